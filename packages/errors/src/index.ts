@@ -1,0 +1,2 @@
+/** @photoncloud/errors: the one errors package (ARCHITECTURE.md §4). */
+export * from './api-error.js';

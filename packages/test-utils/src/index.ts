@@ -1,0 +1,6 @@
+/** Helpers for integration tests: free ports, temp dirs, bounded waits, CLIs, a real etcd-server. */
+export { freePort } from './free-port.js';
+export { tempDir, type TempDir } from './temp-dir.js';
+export { waitFor, type WaitForOptions } from './wait-for.js';
+export { run, startProcess, type RunOptions, type RunResult, type StartedProcess } from './run.js';
+export { startEtcd, type StartEtcdOptions, type EtcdProcess } from './start-etcd.js';

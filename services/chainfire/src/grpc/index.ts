@@ -1,0 +1,8 @@
+/** ChainFire's etcd v3 gRPC server. */
+export {
+  startEtcdGrpcServer,
+  DEFAULT_MAX_REQUEST_BYTES,
+  type EtcdGrpcServer,
+  type EtcdGrpcServerOptions,
+} from './etcd-grpc-server.js';
+export { SNAPSHOT_MAGIC } from './keyspace.js';

@@ -1,0 +1,141 @@
+/**
+ * A complete ChainFire server: the engine (Raft + LMDB, a `Store`), the REST API on the platform's server
+ * kit, and the etcd v3 gRPC API, over one data directory. This is what `photoncloud serve chainfire`
+ * runs (apps/cli), and what tests and benchmarks start in-process.
+ *
+ * Start order: engine (replays its WAL, becomes leader) → HTTP routes → gRPC listener → HTTP listener, so
+ * /health passes only once both APIs accept requests. Shutdown: stop accepting on both listeners and
+ * drain in-flight requests (the server kit also flushes audit events, which go to the engine), then
+ * close the engine, which flushes its storage.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, ENV, connectHost, formatHostPort, httpUrl, isWildcardHost } from '@photoncloud/config';
+import type { AuthMode } from '@photoncloud/config';
+import { createService, jwksVerifier } from '@photoncloud/http-kit';
+import type { AuthOptions, Service } from '@photoncloud/http-kit';
+import { createLogger } from '@photoncloud/log';
+import type { Logger } from '@photoncloud/log';
+import { openChainFire } from './engine.js';
+import type { ChainFire } from './engine.js';
+import { startEtcdGrpcServer } from './grpc/index.js';
+import type { EtcdGrpcServer } from './grpc/index.js';
+import { registerChainFireRoutes } from './routes/index.js';
+
+/** How to run one ChainFire server. */
+export interface ChainFireServerConfig {
+  /** ChainFire's own directory (`<platform data dir>/chainfire`); created when missing. */
+  dataDir: string;
+  /** Listen address of both APIs. */
+  host: string;
+  /** REST port; 0 lets the OS choose. */
+  httpPort: number;
+  /** etcd v3 gRPC port; 0 lets the OS choose. */
+  grpcPort: number;
+  /** `local` (loopback requests without a token act as the local admin) or `required`. */
+  authMode: AuthMode;
+  /** Default: a `chainfire` logger on stdout. */
+  logger?: Logger;
+  /** IAM's JWKS URL, to verify bearer tokens; required in auth mode `required`. */
+  jwksUrl?: string;
+}
+
+/** A running ChainFire server. */
+export interface ChainFireServer {
+  /** Base URL of the REST API, as a local client dials it (e.g. `http://127.0.0.1:8081`). */
+  httpUrl: string;
+  /** `host:port` of the etcd v3 gRPC API, as a client dials it (e.g. `127.0.0.1:50051`). */
+  grpcAddress: string;
+  /** Stop accepting, drain, close the engine. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** ChainFire's version (its package.json). */
+export const CHAINFIRE_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** Start ChainFire: engine, REST and etcd gRPC APIs. Rejects (having released everything) on failure. */
+export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<ChainFireServer> {
+  if (cfg.authMode === 'required' && cfg.jwksUrl === undefined) {
+    // Checked before anything opens: every request but /health would be refused.
+    throw new ConfigError(
+      'auth mode "required" needs a JWKS URL to verify bearer tokens',
+      `Pass --jwks-url (or set ${ENV.jwksUrl}) to IAM's JWKS endpoint, or listen on loopback for auth mode local.`,
+    );
+  }
+  const logger = cfg.logger ?? createLogger({ service: 'chainfire' });
+  // Advertise the client URL etcd-style when it is known up front; a wildcard address is not dialable.
+  const advertise =
+    cfg.grpcPort !== 0 && !isWildcardHost(cfg.host)
+      ? [`http://${formatHostPort(cfg.host, cfg.grpcPort)}`]
+      : undefined;
+  const engine: ChainFire = await openChainFire({
+    dataDir: cfg.dataDir,
+    logger: logger.child({ component: 'engine' }),
+    ...(advertise === undefined ? {} : { clientUrls: advertise }),
+  });
+
+  let service: Service | undefined;
+  let grpc: EtcdGrpcServer | undefined;
+  try {
+    // In local mode a JWKS URL is optional: tokens, when sent, are verified in both modes.
+    const auth: AuthOptions = { mode: cfg.authMode };
+    if (cfg.jwksUrl !== undefined) auth.verifyToken = jwksVerifier({ jwksUrl: cfg.jwksUrl });
+    service = await createService({
+      name: 'chainfire',
+      version: CHAINFIRE_VERSION,
+      description:
+        'Strongly consistent key-value store with etcd v3 semantics (REST API; etcd v3 gRPC alongside).',
+      logger,
+      auth,
+      store: engine,
+      health: {
+        checks: {
+          // Without a leader no write can commit: report it instead of timing out requests.
+          raft: async () => {
+            const s = await engine.clusterStatus();
+            if (s.leaderId === '0') throw new Error(`no leader (term ${s.term}, role ${s.role})`);
+          },
+        },
+      },
+    });
+    // The routes read the Raft status straight from the engine (`clusterStatus()`).
+    registerChainFireRoutes(service.app, { store: engine });
+    grpc = await startEtcdGrpcServer(engine, { host: cfg.host, port: cfg.grpcPort });
+    const http = await service.listen({ host: cfg.host, port: cfg.httpPort });
+    const grpcAddress = formatHostPort(connectHost(cfg.host), grpc.port);
+    logger.info(
+      { http: http.url, grpc: grpcAddress, auth_mode: cfg.authMode, data_dir: cfg.dataDir },
+      'chainfire started',
+    );
+
+    const svc = service;
+    const grpcServer = grpc;
+    let closing: Promise<void> | undefined;
+    return {
+      httpUrl: httpUrl(cfg.host, http.port),
+      grpcAddress,
+      close: () => {
+        closing ??= (async () => {
+          // Both listeners stop accepting and drain together; the engine closes only when both are done.
+          const results = await Promise.allSettled([svc.close(), grpcServer.close()]);
+          await engine.close();
+          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed !== undefined) throw failed.reason;
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await Promise.allSettled([service?.close(), grpc?.close()]);
+    await engine.close().catch(() => undefined);
+    throw err;
+  }
+}
