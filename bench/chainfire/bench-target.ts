@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, run, startEtcd, tempDir, waitFor } from '@photoncloud/test-utils';
+import { freePort, run, startEtcd, tempDir, terminate, waitFor } from '@photoncloud/test-utils';
 import { openKvClients } from './load-generator.js';
 import { treeCpuSeconds, treeRssBytes } from './proc-stats.js';
 
@@ -195,23 +195,8 @@ async function startChainFireOnce(opts: StartChainFireOptions): Promise<BenchTar
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    if (!exited) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-      // A graceful exit is needed for --cpu-prof to write its profile; give it time before SIGKILL.
-      const timer = setTimeout(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }, 15_000);
-      await exit;
-      clearTimeout(timer);
-    }
+    // A graceful exit is needed for --cpu-prof to write its profile; give it time before SIGKILL.
+    if (!exited) await terminate(pid, exit, { graceMs: 15_000 });
     await tmp.cleanup();
   };
 

@@ -4,3 +4,4 @@ export { tempDir, type TempDir } from './temp-dir.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { run, startProcess, type RunOptions, type RunResult, type StartedProcess } from './run.js';
 export { startEtcd, type StartEtcdOptions, type EtcdProcess } from './start-etcd.js';
+export { terminate } from './terminate.js';

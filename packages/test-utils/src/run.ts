@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { trackChild } from './child-registry.js';
 import { waitFor } from './wait-for.js';
+import { terminate } from './terminate.js';
 
 /** Options for `run` and `startProcess`. */
 export interface RunOptions {
@@ -154,22 +155,7 @@ export async function startProcess(
       return out;
     },
     stop: async (signal = 'SIGTERM', graceMs = 5_000) => {
-      if (!done) {
-        try {
-          process.kill(pid, signal);
-        } catch {
-          // Already gone.
-        }
-        const timer = setTimeout(() => {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
-        }, graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
+      if (!done) await terminate(pid, exited, { signal, graceMs });
       return exited;
     },
   };

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { trackChild } from './child-registry.js';
 import { freePort } from './free-port.js';
 import { tempDir } from './temp-dir.js';
+import { terminate } from './terminate.js';
 import { waitFor } from './wait-for.js';
 
 /** Options for `startEtcd`. */
@@ -112,22 +113,7 @@ async function startOnce(opts: StartEtcdOptions): Promise<EtcdProcess> {
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    if (!exited) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }, 5_000);
-      await exit;
-      clearTimeout(timer);
-    }
+    if (!exited) await terminate(pid, exit);
     await owned?.cleanup();
   };
 
