@@ -4,7 +4,9 @@
  * listed; each later service adds its entry here.
  */
 import type { AuthMode } from '@photoncloud/config';
+import type { AuthOptions } from '@photoncloud/http-kit';
 import type { Logger } from '@photoncloud/log';
+import type { Store } from '@photoncloud/store';
 
 /** One socket a service listens on. */
 export interface ListenerSpec {
@@ -28,6 +30,12 @@ export interface ServeContext {
   authMode: AuthMode;
   /** IAM's JWKS URL for verifying bearer tokens, when known. */
   jwksUrl?: string;
+  /** Ready authentication/authorization settings for `createService` (mode, token verifier, policy hooks). */
+  auth: AuthOptions;
+  /** ChainFire's etcd v3 gRPC endpoints (`host:port`), where the service keeps its state. */
+  storeEndpoints: string[];
+  /** A Store on `storeEndpoints`; `serve` closes it after the service has stopped. */
+  openStore(): Promise<Store>;
   logger: Logger;
 }
 

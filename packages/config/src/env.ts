@@ -12,6 +12,8 @@ export const ENV = {
   logLevel: 'PHOTONCLOUD_LOG_LEVEL',
   /** IAM's JWKS URL, used to verify bearer tokens (auth mode `required`). */
   jwksUrl: 'PHOTONCLOUD_JWKS_URL',
+  /** ChainFire etcd v3 gRPC endpoints (`host:port,…`) a service keeps its state in (default: ChainFire on this machine). */
+  storeEndpoints: 'PHOTONCLOUD_STORE_ENDPOINTS',
   /** Bearer token the CLI sends to services (needed by `status` in auth mode `required`). */
   token: 'PHOTONCLOUD_TOKEN',
 } as const;

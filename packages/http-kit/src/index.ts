@@ -17,4 +17,5 @@ export * from './shutdown.js';
 export * from './route-table.js';
 export * from './to-api-error.js';
 export * from './validation.js';
+export * from './scope.js';
 export * from './client/index.js';

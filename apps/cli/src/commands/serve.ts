@@ -6,7 +6,10 @@
 import { mkdir } from 'node:fs/promises';
 import {
   ENV,
+  connectHost,
   dataDirLayout,
+  formatHostPort,
+  httpUrl,
   isConfigError,
   parseAuthMode,
   parsePort,
@@ -23,6 +26,25 @@ import { SERVICES, findService, serviceNames } from '../services.js';
 import type { RunningService, ServiceDefinition } from '../services.js';
 import { dataDirSetting, hostSetting, portOffsetSetting, portOverridesSetting } from '../settings.js';
 import type { CliEnv } from '../settings.js';
+import { EtcdStore } from '@photoncloud/store';
+import type { Store } from '@photoncloud/store';
+import { jwksVerifier } from '@photoncloud/http-kit';
+import type { AuthOptions } from '@photoncloud/http-kit';
+
+/**
+ * Authentication of one service: its mode plus a verifier of IAM's tokens.
+ * (IAM's policy and revocation hooks are added here once IAM lands.)
+ */
+async function buildServiceAuth(
+  s: ServeSettings,
+  _openStore: () => Promise<Store>,
+  _logger: Logger,
+): Promise<AuthOptions> {
+  return {
+    mode: s.authMode,
+    ...(s.jwksUrl === undefined ? {} : { verifyToken: jwksVerifier({ jwksUrl: s.jwksUrl }) }),
+  };
+}
 
 /** Every listener flag any service has (`--http-port`, `--grpc-port`, …), from the registry. */
 function listenerFlags(): Map<string, string> {
@@ -70,6 +92,11 @@ export const serveSpec: CommandSpec = {
       valueName: 'URL',
       description: `IAM JWKS URL to verify bearer tokens (default $${ENV.jwksUrl})`,
     },
+    'store-endpoints': {
+      type: 'string',
+      valueName: 'LIST',
+      description: `ChainFire gRPC endpoints host:port,… holding the state (default $${ENV.storeEndpoints} or ChainFire on this machine)`,
+    },
     json: { type: 'boolean', description: 'Print the bound listeners as one JSON line on stdout once ready' },
   },
   examples: [
@@ -89,7 +116,37 @@ export interface ServeSettings {
   authMode: 'local' | 'required';
   authReason: string;
   jwksUrl?: string;
+  /** ChainFire's etcd v3 gRPC endpoints. */
+  storeEndpoints: string[];
   json: boolean;
+}
+
+/** The port a listener of another service has under the same offset/overrides (for defaults). */
+function plannedPort(
+  service: string,
+  listener: string,
+  offset: number,
+  overrides: Map<string, number>,
+): number | undefined {
+  const def = findService(service)?.listeners.find((l) => l.name === listener);
+  if (def === undefined) return undefined;
+  return overrides.get(`${service}.${listener}`) ?? def.defaultPort + offset;
+}
+
+/** Parse `host:port,…` (IPv6 as `[::1]:port`). */
+export function parseEndpoints(value: string, what: string): string[] {
+  const out = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (out.length === 0) throw new UsageError(`${what}: no endpoint given`);
+  for (const e of out) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(e);
+    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new UsageError(`${what}: "${e}" is not host:port`, 'Example: 127.0.0.1:50051,10.0.0.6:50051');
+    }
+  }
+  return out;
 }
 
 /** Turn `serve`'s command line into settings; every mistake is a `UsageError`/`ConfigError`. */
@@ -129,11 +186,27 @@ export function resolveServeSettings(argv: readonly string[], ctx: CliEnv): Serv
   }
   const requested = stringFlag(args, 'auth-mode');
   const auth = resolveAuthMode(host, requested === undefined ? undefined : parseAuthMode(requested));
-  const jwksUrl = stringFlag(args, 'jwks-url') ?? readEnv(ENV.jwksUrl, ctx.env);
+  // Other services of the platform are dialled on this machine by default (a wildcard address is not dialable).
+  const dial = connectHost(host);
+  const iamPort = service.name === 'iam' ? undefined : plannedPort('iam', 'http', offset, overrides);
+  const jwksUrl =
+    stringFlag(args, 'jwks-url') ??
+    readEnv(ENV.jwksUrl, ctx.env) ??
+    (iamPort === undefined ? undefined : `${httpUrl(dial, iamPort)}/.well-known/jwks.json`);
+  const storeFlag = stringFlag(args, 'store-endpoints') ?? readEnv(ENV.storeEndpoints, ctx.env);
+  const cfGrpc = plannedPort('chainfire', 'grpc', offset, overrides) ?? 50051;
+  const storeEndpoints =
+    storeFlag === undefined
+      ? [formatHostPort(dial, cfGrpc)]
+      : parseEndpoints(
+          storeFlag,
+          stringFlag(args, 'store-endpoints') === undefined ? ENV.storeEndpoints : '--store-endpoints',
+        );
   if (jwksUrl !== undefined && !/^https?:\/\/\S+$/.test(jwksUrl)) {
     throw new UsageError(`--jwks-url: "${jwksUrl}" is not an http(s) URL`);
   }
-  if (auth.mode === 'required' && jwksUrl === undefined) throw requiredNeedsJwks(auth.reason);
+  if (auth.mode === 'required' && jwksUrl === undefined && service.name !== 'iam')
+    throw requiredNeedsJwks(auth.reason);
   return {
     service,
     dataDir,
@@ -143,6 +216,7 @@ export function resolveServeSettings(argv: readonly string[], ctx: CliEnv): Serv
     authMode: auth.mode,
     authReason: auth.reason,
     ...(jwksUrl === undefined ? {} : { jwksUrl }),
+    storeEndpoints,
     json: boolFlag(args, 'json'),
   };
 }
@@ -218,7 +292,16 @@ export async function serveCommand(
   // Listen for the stop request before starting: a signal during a slow start must still stop cleanly.
   const stop = opts.stopSignal ?? stopRequested(logger);
   let running: RunningService;
+  const stores: Store[] = [];
+  const closeStores = async (): Promise<void> => {
+    for (const st of stores.splice(0)) await st.close().catch(() => undefined);
+  };
   try {
+    const openStore = async (): Promise<Store> => {
+      const st = new EtcdStore({ endpoints: s.storeEndpoints });
+      stores.push(st);
+      return st;
+    };
     running = await s.service.start({
       dataDir: s.serviceDir,
       host: s.host,
@@ -226,8 +309,12 @@ export async function serveCommand(
       authMode: s.authMode,
       logger,
       ...(s.jwksUrl === undefined ? {} : { jwksUrl: s.jwksUrl }),
+      storeEndpoints: s.storeEndpoints,
+      openStore,
+      auth: await buildServiceAuth(s, openStore, logger),
     });
   } catch (err) {
+    await closeStores();
     logger.error({ err }, 'start failed');
     if (isConfigError(err)) throw err;
     throw startFailure(err, s);
@@ -243,6 +330,8 @@ export async function serveCommand(
   } catch (err) {
     logger.error({ err }, 'shutdown failed');
     return 1;
+  } finally {
+    await closeStores();
   }
   logger.info(`${s.service.name} stopped`);
   return 0;

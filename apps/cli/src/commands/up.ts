@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ENV,
+  connectHost,
   dataDirLayout,
   formatHostPort,
   httpUrl,
@@ -133,8 +134,15 @@ export async function upCommand(
   const readyTimeoutMs = secondsSetting(stringFlag(args, 'ready-timeout'), '--ready-timeout', 120);
   const stopTimeoutMs = secondsSetting(stringFlag(args, 'stop-timeout'), '--stop-timeout', 15);
   const layout = dataDirLayout(dataDir);
-  if (auth.mode === 'required' && readEnv(ENV.jwksUrl, ctx.env) === undefined)
-    throw requiredNeedsJwks(auth.reason);
+  // Every service keeps its state in this machine's ChainFire and verifies tokens with this machine's IAM.
+  const dial = connectHost(host);
+  const cfGrpc = plan.get('chainfire')?.['grpc'];
+  const storeEndpoints = cfGrpc === undefined ? undefined : formatHostPort(dial, cfGrpc);
+  const iamHttp = plan.get('iam')?.['http'];
+  const jwksUrl =
+    readEnv(ENV.jwksUrl, ctx.env) ??
+    (iamHttp === undefined ? undefined : `${httpUrl(dial, iamHttp)}/.well-known/jwks.json`);
+  if (auth.mode === 'required' && jwksUrl === undefined) throw requiredNeedsJwks(auth.reason);
 
   // One platform per data directory.
   const previous = readRunState(layout.upFile);
@@ -230,6 +238,8 @@ export async function upCommand(
         host,
         dataDir,
         authMode: auth.mode,
+        ...(storeEndpoints === undefined ? {} : { storeEndpoints }),
+        ...(jwksUrl === undefined ? {} : { jwksUrl }),
         logFile: layout.logFile(def.name),
         ctx,
         io,
@@ -293,6 +303,10 @@ interface MemberContext {
   host: string;
   dataDir: string;
   authMode: 'local' | 'required';
+  /** ChainFire's gRPC address, passed to every other service. */
+  storeEndpoints?: string;
+  /** IAM's JWKS URL, passed to every other service. */
+  jwksUrl?: string;
   logFile: string;
   ctx: CliEnv;
   io: Io;
@@ -316,6 +330,9 @@ function startMember(def: ServiceDefinition, ports: Record<string, number>, mc: 
   });
   const args = ['serve', def.name, '--data-dir', mc.dataDir, '--host', mc.host, '--auth-mode', mc.authMode];
   for (const l of def.listeners) args.push(l.flag, String(ports[l.name] ?? l.defaultPort));
+  if (def.name !== 'chainfire' && mc.storeEndpoints !== undefined)
+    args.push('--store-endpoints', mc.storeEndpoints);
+  if (def.name !== 'iam' && mc.jwksUrl !== undefined) args.push('--jwks-url', mc.jwksUrl);
   const rec: RunService = {
     name: def.name,
     title: def.title,
