@@ -14,6 +14,7 @@ const LIBRARIES = [
   'log',
   'config',
   'test-utils',
+  'authz',
 ];
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
@@ -82,7 +83,11 @@ export default tseslint.config(
   },
   {
     // Pure cores: no I/O, no clock, no sockets (ARCHITECTURE.md §4).
-    files: ['services/*/src/core/**/*.ts', 'packages/raft/src/core/**/*.ts'],
+    files: [
+      'services/*/src/core/**/*.ts',
+      'packages/raft/src/core/**/*.ts',
+      'packages/authz/src/core/**/*.ts',
+    ],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
@@ -90,7 +95,10 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'src/core is pure: no node:* imports.' })),
           patterns: [
-            { group: ['../routes/*', '../storage/*', '../runtime/*', '../grpc/*'], message: 'src/core may not import I/O edges.' },
+            {
+              group: ['../routes/*', '../storage/*', '../runtime/*', '../grpc/*'],
+              message: 'src/core may not import I/O edges.',
+            },
           ],
         },
       ],

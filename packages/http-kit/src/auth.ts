@@ -44,6 +44,45 @@ export interface AuthOptions {
   verifyToken?: TokenVerifier;
   /** Extra paths served without authentication (exact match, no query). `/health` always is. */
   publicPaths?: string[];
+  /**
+   * Authorization of an authenticated request to a non-public route (e.g. `httpAuthorizer` from
+   * `@photoncloud/authz`); throws (typically `ForbiddenError`, 403) to refuse. Runs after the body is parsed
+   * and before validation; not called for the local admin.
+   */
+  authorize?: (request: FastifyRequest, principal: Principal) => Promise<void>;
+  /**
+   * Revocation check of a token principal; `true` answers 401 "Token revoked" on non-public routes (public
+   * routes then treat the request as anonymous).
+   */
+  isRevoked?: (principal: Principal) => boolean | Promise<boolean>;
+}
+
+/** The 401 of a revoked token. */
+export function tokenRevokedError(): UnauthorizedError {
+  return new UnauthorizedError('Token revoked', {
+    headers: {
+      'WWW-Authenticate': 'Bearer realm="photoncloud", error="invalid_token", error_description="revoked"',
+    },
+  });
+}
+
+/**
+ * After `authenticate`: refuse (401) a revoked token principal. On public routes a revoked token only
+ * loses its identity (the request continues anonymously).
+ */
+export async function checkRevocation(
+  request: FastifyRequest,
+  opts: AuthOptions,
+  isPublic: boolean,
+): Promise<void> {
+  const p = request.principal;
+  if (p === null || p.kind !== 'token' || opts.isRevoked === undefined) return;
+  if (!(await opts.isRevoked(p))) return;
+  if (isPublic) {
+    request.principal = null;
+    return;
+  }
+  throw tokenRevokedError();
 }
 
 /** True when `address` is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped loopback). */

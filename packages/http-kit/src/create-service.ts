@@ -20,7 +20,7 @@ import type { Registry } from 'prom-client';
 import './fastify-augment.js';
 import { LogAuditSink, StoreAuditSink, outcomeOf, sortableId } from './audit.js';
 import type { AuditEvent, AuditSink } from './audit.js';
-import { authenticate, isLoopback } from './auth.js';
+import { authenticate, checkRevocation, isLoopback } from './auth.js';
 import type { AuthOptions, Principal } from './auth.js';
 import { Meta, envelope, errorEnvelope, metaFor, ok } from './envelope.js';
 import { Idempotency, idempotencyKeyOf } from './idempotency.js';
@@ -250,7 +250,20 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     }
     const isPublic = publicPaths.has(pathOf(request.url)) || request.routeOptions.config?.public === true;
     await authenticate(request, opts.auth, isPublic);
+    await checkRevocation(request, opts.auth, isPublic);
   });
+
+  const authorize = opts.auth.authorize;
+  if (authorize !== undefined) {
+    // After body parsing (policies may look at org_id/project_id in the body), before validation (so a
+    // caller without access learns nothing about the schema) and before Idempotency-Key replays.
+    app.addHook('preValidation', async (request) => {
+      const p = request.principal;
+      if (p === null || p.kind === 'local' || request.is404) return;
+      if (publicPaths.has(pathOf(request.url)) || request.routeOptions.config?.public === true) return;
+      await authorize(request, p);
+    });
+  }
 
   if (idem !== undefined) {
     app.addHook('preHandler', async (request, reply) => {
