@@ -35,8 +35,14 @@ export interface ChainFireServerConfig {
   authMode: AuthMode;
   /** Default: a `chainfire` logger on stdout. */
   logger?: Logger;
-  /** IAM's JWKS URL, to verify bearer tokens; required in auth mode `required`. */
+  /** IAM's JWKS URL, to verify bearer tokens; required in auth mode `required` unless `auth` is given. */
   jwksUrl?: string;
+  /**
+   * Ready authentication/authorization settings (the CLI's `buildAuth`: token verifier, revocation and
+   * policy hooks). When given, they are used as they are, instead of building them from
+   * `authMode`/`jwksUrl`.
+   */
+  auth?: AuthOptions;
 }
 
 /** A running ChainFire server. */
@@ -63,7 +69,7 @@ export const CHAINFIRE_VERSION: string = (() => {
 
 /** Start ChainFire: engine, REST and etcd gRPC APIs. Rejects (having released everything) on failure. */
 export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<ChainFireServer> {
-  if (cfg.authMode === 'required' && cfg.jwksUrl === undefined) {
+  if (cfg.auth === undefined && cfg.authMode === 'required' && cfg.jwksUrl === undefined) {
     // Checked before anything opens: every request but /health would be refused.
     throw new ConfigError(
       'auth mode "required" needs a JWKS URL to verify bearer tokens',
@@ -86,8 +92,12 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
   let grpc: EtcdGrpcServer | undefined;
   try {
     // In local mode a JWKS URL is optional: tokens, when sent, are verified in both modes.
-    const auth: AuthOptions = { mode: cfg.authMode };
-    if (cfg.jwksUrl !== undefined) auth.verifyToken = jwksVerifier({ jwksUrl: cfg.jwksUrl });
+    let auth: AuthOptions;
+    if (cfg.auth !== undefined) auth = cfg.auth;
+    else {
+      auth = { mode: cfg.authMode };
+      if (cfg.jwksUrl !== undefined) auth.verifyToken = jwksVerifier({ jwksUrl: cfg.jwksUrl });
+    }
     service = await createService({
       name: 'chainfire',
       version: CHAINFIRE_VERSION,
@@ -112,7 +122,7 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     const http = await service.listen({ host: cfg.host, port: cfg.httpPort });
     const grpcAddress = formatHostPort(connectHost(cfg.host), grpc.port);
     logger.info(
-      { http: http.url, grpc: grpcAddress, auth_mode: cfg.authMode, data_dir: cfg.dataDir },
+      { http: http.url, grpc: grpcAddress, auth_mode: auth.mode, data_dir: cfg.dataDir },
       'chainfire started',
     );
 
