@@ -1,7 +1,8 @@
 export * from './core/types.js';
-export { RaftCore, NotLeaderError, seededRandom } from './core/raft-core.js';
-export type { RaftCoreConfig, RaftCoreStatus } from './core/raft-core.js';
+export { RaftCore, NotLeaderError, ProposalDroppedError, seededRandom } from './core/raft-core.js';
+export type { RaftCoreConfig, RaftCoreStatus, PeerProgress } from './core/raft-core.js';
 export { RaftLog } from './core/raft-log.js';
+export type { ProgressState } from './core/progress.js';
 export { Wal, WalCorruptError, DEFAULT_SEGMENT_BYTES } from './wal.js';
 export type { WalOptions, WalOpenReport } from './wal.js';
 export { RaftNode, RaftStoppedError } from './raft-node.js';
@@ -9,3 +10,5 @@ export type { RaftNodeOptions, RaftStatus } from './raft-node.js';
 export { crc32c } from './crc32c.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
+export { checkLinearizable, kvModel } from './sim/linearizability.js';
+export type { Model, Operation, CheckResult, KvInput, KvOutput } from './sim/linearizability.js';

@@ -158,13 +158,17 @@ export class RaftNode<R> {
       applied: opts.applied.index,
     });
     const node = new RaftNode(opts, core, wal, report);
-    if (voters.length === 1) {
+    // Apply what is known committed first: a node does not campaign while a committed membership
+    // change (such as the bootstrap entries) is still unapplied.
+    node.kick();
+    await node.waitIdle();
+    if (voters.length === 1 && !node.failed) {
       // Nobody else can lead: fast-forward logical time to the election instead of waiting 1-2 s
       // (etcd advances ticks the same way when a member starts).
       for (let i = 0; i < 2 * electionTick + 1 && core.status().role !== 'leader'; i++) core.tick();
+      node.kick();
+      await node.waitIdle();
     }
-    node.kick();
-    await node.waitIdle();
     if (node.failed) throw node.failed;
     node.timer = setInterval(() => node.onTick(), opts.tickMs ?? 100);
     node.timer.unref();
@@ -214,6 +218,10 @@ export class RaftNode<R> {
     try {
       while (this.core.hasReady() && !this.failed) {
         const rd = this.core.ready();
+        if (rd.snapshot) {
+          // Only a multi-voter cluster sends snapshots; this driver does not install them yet.
+          throw new Error('raft: installing a leader snapshot is not supported by this driver');
+        }
         let write: Promise<void> | undefined;
         const hs = rd.hardState ?? this.deferredHardState;
         if (rd.entries.length > 0 || rd.mustSync) {

@@ -133,9 +133,12 @@ export class RaftLog {
     if (index > this.applied) this.applied = index;
   }
 
-  /** Drop entries up to `index` (already applied and persisted elsewhere). */
-  compact(index: number): void {
-    if (index <= this.snap.index) return;
+  /**
+   * Drop entries up to `index` (already applied and persisted elsewhere); `conf` is the
+   * configuration in effect at `index`. Returns false when already compacted that far.
+   */
+  compact(index: number, conf?: SnapshotMeta['conf']): boolean {
+    if (index <= this.snap.index) return false;
     if (index > this.applied || index > this.stableIndex) {
       throw new Error(
         `raft log: cannot compact to ${index} (applied ${this.applied}, stable ${this.stableIndex})`,
@@ -143,7 +146,32 @@ export class RaftLog {
     }
     const term = this.term(index)!;
     this.ents = this.ents.slice(index - this.snap.index);
-    this.snap = { index, term };
+    this.snap = conf ? { index, term, conf } : { index, term };
+    return true;
+  }
+
+  /**
+   * Replace the whole log with a leader's snapshot: everything up to its index is committed and
+   * (once the driver installs it) applied. The snapshot is persisted with the Ready that carries it.
+   */
+  restore(snap: SnapshotMeta): void {
+    this.snap = { ...snap };
+    this.ents = [];
+    this.committed = snap.index;
+    this.applied = snap.index;
+    this.stableIndex = snap.index;
+  }
+
+  /**
+   * The last index at or below `index` whose term is <= `term` (the compaction point when nothing
+   * older is known). Used on both sides of a rejected append to skip a whole term at a time.
+   */
+  findConflictByTerm(index: number, term: number): number {
+    let i = Math.min(index, this.lastIndex());
+    for (; i > this.snap.index; i--) {
+      if (this.term(i)! <= term) return i;
+    }
+    return i;
   }
 
   /** Whether a candidate's log (lastIndex, lastTerm) is at least as up to date as ours (§5.4.1). */
