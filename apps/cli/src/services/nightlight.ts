@@ -1,0 +1,64 @@
+/**
+ * NightLight in the service registry (ARCHITECTURE.md §1: HTTP 9090): Prometheus-compatible TSDB with
+ * the Prometheus HTTP API, remote write and scraping. Samples (WAL + blocks) live in the data dir;
+ * metric metadata in ChainFire (`ctx.openStore()`).
+ */
+import type { ServiceDefinition, ServeContext } from '../services.js';
+
+/**
+ * Scrape targets: the lead wires the platform defaults (every service's /metrics) through
+ * `ctx.scrapeTargets` when ServeContext gains it; until then `PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS`
+ * (comma-separated URLs) sets them.
+ */
+function scrapeTargets(ctx: ServeContext): string[] {
+  const fromCtx = (ctx as ServeContext & { scrapeTargets?: string[] }).scrapeTargets;
+  if (fromCtx !== undefined) return fromCtx;
+  const env = process.env['PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS'] ?? '';
+  return env
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** NightLight's entry for `photoncloud up` / `photoncloud serve nightlight`. */
+export const nightlight: ServiceDefinition = {
+  name: 'nightlight',
+  title: 'NightLight',
+  summary: 'Prometheus-compatible TSDB (PromQL, Prometheus HTTP API, remote write, scraping)',
+  listeners: [
+    {
+      name: 'http',
+      defaultPort: 9090,
+      protocol: 'http',
+      description: 'Prometheus HTTP API + remote write',
+      flag: '--http-port',
+    },
+  ],
+  async start(ctx) {
+    // Loaded on demand so that `status` and `doctor` never pay for fastify and the PromQL engine.
+    const { startNightLightServer } = await import('../../../../services/nightlight/src/server.js');
+    const store = await ctx.openStore();
+    const server = await startNightLightServer({
+      store,
+      host: ctx.host,
+      port: ctx.ports['http'] ?? 9090,
+      auth: ctx.auth,
+      logger: ctx.logger,
+      dataDir: ctx.dataDir,
+      scrapeTargets: scrapeTargets(ctx),
+    });
+    const url = server.url;
+    return {
+      listeners: [
+        {
+          name: 'http',
+          protocol: 'http',
+          description: 'Prometheus HTTP API + remote write',
+          address: url.replace(/^http:\/\//, ''),
+          url,
+        },
+      ],
+      close: () => server.close(),
+    };
+  },
+};
