@@ -66,11 +66,14 @@ declare -A provides=(
   [runc]=runc
   [jq]=jq
   [curl]=curl
+  [awscli]=/usr/bin/aws
+  [s3cmd]=s3cmd
+  [prometheus]=/usr/bin/prometheus
 )
 # runc lives in /usr/sbin, which is not on a normal user's PATH.
 have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
 missing=()
-for pkg in etcd-server etcd-client qemu-system-x86 runc jq curl; do
+for pkg in etcd-server etcd-client qemu-system-x86 runc jq curl awscli s3cmd prometheus; do
   have "${provides[$pkg]}" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ] && [ "${SETUP_SKIP_APT:-}" != 1 ]; then

@@ -7,6 +7,11 @@ import type { AuthMode } from '@photoncloud/config';
 import type { AuthOptions } from '@photoncloud/http-kit';
 import type { Logger } from '@photoncloud/log';
 import type { Store } from '@photoncloud/store';
+import { creditservice } from './services/creditservice.js';
+import { iam } from './services/iam.js';
+import { lightningstor } from './services/lightningstor.js';
+import { nightlight } from './services/nightlight.js';
+import { prismnet } from './services/prismnet.js';
 
 /** One socket a service listens on. */
 export interface ListenerSpec {
@@ -108,6 +113,7 @@ const chainfire: ServiceDefinition = {
       httpPort: ctx.ports['http'] ?? 8081,
       grpcPort: ctx.ports['grpc'] ?? 50051,
       authMode: ctx.authMode,
+      auth: ctx.auth,
       logger: ctx.logger,
       ...(ctx.jwksUrl === undefined ? {} : { jwksUrl: ctx.jwksUrl }),
     });
@@ -128,7 +134,14 @@ const chainfire: ServiceDefinition = {
 };
 
 /** Every service, in start order (ChainFire first: everything else keeps its state there). */
-export const SERVICES: readonly ServiceDefinition[] = [chainfire];
+export const SERVICES: readonly ServiceDefinition[] = [
+  chainfire,
+  iam,
+  creditservice,
+  prismnet,
+  lightningstor,
+  nightlight,
+];
 
 /** The service called `name`, if any. */
 export function findService(name: string): ServiceDefinition | undefined {

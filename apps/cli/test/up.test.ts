@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { freePort, run, startProcess, tempDir, waitFor } from '@photoncloud/test-utils';
 import type { StartedProcess, TempDir } from '@photoncloud/test-utils';
+import { SERVICES } from '../src/services.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/photoncloud', import.meta.url));
 
@@ -39,6 +40,26 @@ async function curl(command: string, httpPort: number): Promise<{ status: number
   return { status, body: JSON.parse(lines.join('\n')) };
 }
 
+/** A free port for every listener of every service, as `up --ports` takes them; ChainFire's are returned too. */
+async function platformPorts(): Promise<{ arg: string; http: number; grpc: number }> {
+  const parts: string[] = [];
+  const chosen = new Map<string, number>();
+  for (const s of SERVICES) {
+    for (const l of s.listeners) {
+      const port = await freePort();
+      chosen.set(`${s.name}.${l.name}`, port);
+      parts.push(`${s.name}.${l.name}=${port}`);
+    }
+  }
+  return { arg: parts.join(','), http: chosen.get('chainfire.http')!, grpc: chosen.get('chainfire.grpc')! };
+}
+
+/** PIDs of every service `up` recorded in up.json. */
+function servicePids(upFile: string): number[] {
+  const state = JSON.parse(readFileSync(upFile, 'utf8')) as { services: Array<{ pid: number | null }> };
+  return state.services.flatMap((s) => (s.pid === null ? [] : [s.pid]));
+}
+
 function chainfirePid(upFile: string): number | null {
   try {
     const state = JSON.parse(readFileSync(upFile, 'utf8')) as {
@@ -60,12 +81,13 @@ describe('photoncloud up', () => {
 
   before(async () => {
     dir = await tempDir('pc-up-');
-    http = await freePort();
-    grpc = await freePort();
+    const ports = await platformPorts();
+    http = ports.http;
+    grpc = ports.grpc;
     upFile = join(dir.path, 'run', 'up.json');
     up = await startProcess(
       process.execPath,
-      [BIN, 'up', '--data-dir', dir.path, '--ports', `chainfire.http=${http},chainfire.grpc=${grpc}`],
+      [BIN, 'up', '--data-dir', dir.path, '--ports', ports.arg],
       {
         cwd: dir.path,
         env: { PHOTONCLOUD_LOG_LEVEL: 'info' },
@@ -90,6 +112,12 @@ describe('photoncloud up', () => {
     assert.equal(state.pid, up.pid);
     assert.equal(state.state, 'running');
     assert.equal(state.auth_mode, 'local');
+    assert.deepEqual(
+      state.services.map((x: any) => [x.name, x.state]),
+      SERVICES.map((x) => [x.name, 'running']),
+    );
+    for (const svc of state.services) childPids.add(svc.pid);
+    assert.match(out, new RegExp(`PhotonCloud is up \\(${SERVICES.length} services, auth mode local\\)`));
     const cf = state.services[0];
     assert.equal(cf.name, 'chainfire');
     assert.equal(cf.state, 'running');
@@ -228,20 +256,20 @@ describe('photoncloud up', () => {
 
 test('when up itself is killed (SIGKILL), its children shut down by themselves', async () => {
   const dir = await tempDir('pc-up-orphan-');
-  const ports = `chainfire.http=${await freePort()},chainfire.grpc=${await freePort()}`;
+  const { arg: ports } = await platformPorts();
   const up = await startProcess(process.execPath, [BIN, 'up', '--data-dir', dir.path, '--ports', ports], {
     cwd: dir.path,
   });
-  let child: number | null = null;
+  let children: number[] = [];
   try {
     await up.waitForOutput('PhotonCloud is up', 120_000);
-    child = chainfirePid(join(dir.path, 'run', 'up.json'));
-    assert.ok(child !== null && alive(child));
+    children = servicePids(join(dir.path, 'run', 'up.json'));
+    assert.equal(children.length, SERVICES.length);
+    for (const pid of children) assert.ok(alive(pid));
     await up.stop('SIGKILL');
-    const orphan = child;
-    await waitFor(() => !alive(orphan), {
+    await waitFor(() => children.every((pid) => !alive(pid)), {
       timeoutMs: 30_000,
-      what: `ChainFire pid ${orphan} to exit after its supervisor died`,
+      what: `service pids ${children.join(', ')} to exit after their supervisor died`,
     });
     assert.match(readFileSync(join(dir.path, 'logs', 'chainfire.log'), 'utf8'), /"reason":"supervisor gone"/);
     // The run state left behind is recognised as stale.
@@ -252,7 +280,7 @@ test('when up itself is killed (SIGKILL), its children shut down by themselves',
     assert.match(status.stdout, /not running \(stale .*up\.json left by pid \d+\)/);
   } finally {
     await up.stop('SIGKILL');
-    if (child !== null && alive(child)) process.kill(child, 'SIGKILL');
+    for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGKILL');
     await dir.cleanup();
   }
 });
@@ -265,18 +293,8 @@ test('up --auth-mode required: says so, and the services demand tokens (verified
   });
   await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-  const httpPort = await freePort();
-  const ports = `chainfire.http=${httpPort},chainfire.grpc=${await freePort()}`;
-  // Without a JWKS URL, required mode is refused before anything starts.
-  const refused = await run(
-    process.execPath,
-    [BIN, 'up', '--data-dir', dir.path, '--ports', ports, '--auth-mode', 'required'],
-    {
-      timeoutMs: 30_000,
-    },
-  );
-  assert.equal(refused.code, 2);
-  assert.match(refused.stderr, /needs IAM's JWKS URL/);
+  const { arg: ports, http: httpPort } = await platformPorts();
+  // PHOTONCLOUD_JWKS_URL overrides the default (the JWKS of the IAM that `up` starts).
   const up = await startProcess(
     process.execPath,
     [BIN, 'up', '--data-dir', dir.path, '--ports', ports, '--auth-mode', 'required'],
@@ -288,7 +306,10 @@ test('up --auth-mode required: says so, and the services demand tokens (verified
   try {
     await up.waitForOutput('PhotonCloud is up', 120_000);
     assert.match(up.stdout(), /^Auth mode required \(set explicitly\)\./m);
-    assert.match(up.stdout(), /PhotonCloud is up \(1 service, auth mode required\)/);
+    assert.match(
+      up.stdout(),
+      new RegExp(`PhotonCloud is up \\(${SERVICES.length} services, auth mode required\\)`),
+    );
     const health = await curl('curl http://localhost:8081/health', httpPort);
     assert.equal(health.status, 200);
     const denied = await curl('curl http://localhost:8081/api/v1/kv/user:123', httpPort);

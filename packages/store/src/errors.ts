@@ -21,9 +21,18 @@ export const STORE_ERRORS = {
   keyTooLarge: { message: 'etcdserver: key is too large', grpc: GRPC_CODE.INVALID_ARGUMENT },
   requestTooLarge: { message: 'etcdserver: request is too large', grpc: GRPC_CODE.INVALID_ARGUMENT },
   tooManyOps: { message: 'etcdserver: too many operations in txn request', grpc: GRPC_CODE.INVALID_ARGUMENT },
-  duplicateKey: { message: 'etcdserver: duplicate key given in txn request', grpc: GRPC_CODE.INVALID_ARGUMENT },
-  compacted: { message: 'etcdserver: mvcc: required revision has been compacted', grpc: GRPC_CODE.OUT_OF_RANGE },
-  futureRev: { message: 'etcdserver: mvcc: required revision is a future revision', grpc: GRPC_CODE.OUT_OF_RANGE },
+  duplicateKey: {
+    message: 'etcdserver: duplicate key given in txn request',
+    grpc: GRPC_CODE.INVALID_ARGUMENT,
+  },
+  compacted: {
+    message: 'etcdserver: mvcc: required revision has been compacted',
+    grpc: GRPC_CODE.OUT_OF_RANGE,
+  },
+  futureRev: {
+    message: 'etcdserver: mvcc: required revision is a future revision',
+    grpc: GRPC_CODE.OUT_OF_RANGE,
+  },
   leaseNotFound: { message: 'etcdserver: requested lease not found', grpc: GRPC_CODE.NOT_FOUND },
   leaseExists: { message: 'etcdserver: lease already exists', grpc: GRPC_CODE.FAILED_PRECONDITION },
   leaseTtlTooLarge: { message: 'etcdserver: too large lease TTL', grpc: GRPC_CODE.OUT_OF_RANGE },

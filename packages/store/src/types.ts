@@ -122,10 +122,7 @@ export type Compare = {
 );
 
 export type RequestOp =
-  | { range: RangeRequest }
-  | { put: PutRequest }
-  | { deleteRange: DeleteRangeRequest }
-  | { txn: TxnRequest };
+  { range: RangeRequest } | { put: PutRequest } | { deleteRange: DeleteRangeRequest } | { txn: TxnRequest };
 
 export type ResponseOp =
   | { range: RangeResponse }

@@ -28,23 +28,8 @@ import { dataDirSetting, hostSetting, portOffsetSetting, portOverridesSetting } 
 import type { CliEnv } from '../settings.js';
 import { EtcdStore } from '@photoncloud/store';
 import type { Store } from '@photoncloud/store';
-import { jwksVerifier } from '@photoncloud/http-kit';
-import type { AuthOptions } from '@photoncloud/http-kit';
-
-/**
- * Authentication of one service: its mode plus a verifier of IAM's tokens.
- * (IAM's policy and revocation hooks are added here once IAM lands.)
- */
-async function buildServiceAuth(
-  s: ServeSettings,
-  _openStore: () => Promise<Store>,
-  _logger: Logger,
-): Promise<AuthOptions> {
-  return {
-    mode: s.authMode,
-    ...(s.jwksUrl === undefined ? {} : { verifyToken: jwksVerifier({ jwksUrl: s.jwksUrl }) }),
-  };
-}
+import { buildAuth } from '../auth.js';
+import type { BuiltAuth } from '../auth.js';
 
 /** Every listener flag any service has (`--http-port`, `--grpc-port`, …), from the registry. */
 function listenerFlags(): Map<string, string> {
@@ -293,7 +278,9 @@ export async function serveCommand(
   const stop = opts.stopSignal ?? stopRequested(logger);
   let running: RunningService;
   const stores: Store[] = [];
+  let auth: BuiltAuth | undefined;
   const closeStores = async (): Promise<void> => {
+    await auth?.close().catch(() => undefined);
     for (const st of stores.splice(0)) await st.close().catch(() => undefined);
   };
   try {
@@ -311,7 +298,13 @@ export async function serveCommand(
       ...(s.jwksUrl === undefined ? {} : { jwksUrl: s.jwksUrl }),
       storeEndpoints: s.storeEndpoints,
       openStore,
-      auth: await buildServiceAuth(s, openStore, logger),
+      auth: (auth = buildAuth({
+        mode: s.authMode,
+        ...(s.jwksUrl === undefined ? {} : { jwksUrl: s.jwksUrl }),
+        store: openStore,
+        serviceName: s.service.name,
+        logger,
+      })),
     });
   } catch (err) {
     await closeStores();
