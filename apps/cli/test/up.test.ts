@@ -85,14 +85,10 @@ describe('photoncloud up', () => {
     http = ports.http;
     grpc = ports.grpc;
     upFile = join(dir.path, 'run', 'up.json');
-    up = await startProcess(
-      process.execPath,
-      [BIN, 'up', '--data-dir', dir.path, '--ports', ports.arg],
-      {
-        cwd: dir.path,
-        env: { PHOTONCLOUD_LOG_LEVEL: 'info' },
-      },
-    );
+    up = await startProcess(process.execPath, [BIN, 'up', '--data-dir', dir.path, '--ports', ports.arg], {
+      cwd: dir.path,
+      env: { PHOTONCLOUD_LOG_LEVEL: 'info' },
+    });
     await up.waitForOutput('PhotonCloud is up', 120_000);
   });
 
