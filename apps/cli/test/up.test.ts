@@ -41,7 +41,12 @@ async function curl(command: string, httpPort: number): Promise<{ status: number
 }
 
 /** A free port for every listener of every service, as `up --ports` takes them; ChainFire's are returned too. */
-async function platformPorts(): Promise<{ arg: string; http: number; grpc: number }> {
+async function platformPorts(): Promise<{
+  arg: string;
+  http: number;
+  grpc: number;
+  chosen: Map<string, number>;
+}> {
   const parts: string[] = [];
   const chosen = new Map<string, number>();
   for (const s of SERVICES) {
@@ -51,7 +56,20 @@ async function platformPorts(): Promise<{ arg: string; http: number; grpc: numbe
       parts.push(`${s.name}.${l.name}=${port}`);
     }
   }
-  return { arg: parts.join(','), http: chosen.get('chainfire.http')!, grpc: chosen.get('chainfire.grpc')! };
+  return {
+    arg: parts.join(','),
+    http: chosen.get('chainfire.http')!,
+    grpc: chosen.get('chainfire.grpc')!,
+    chosen,
+  };
+}
+
+/** The HTTP port of a service as up.json records it. */
+async function platformHttpPort(upFile: string, name: string): Promise<number | undefined> {
+  const state = JSON.parse(readFileSync(upFile, 'utf8')) as {
+    services: Array<{ name: string; listeners: Array<{ name: string; port: number }> }>;
+  };
+  return state.services.find((s) => s.name === name)?.listeners.find((l) => l.name === 'http')?.port;
 }
 
 /** PIDs of every service `up` recorded in up.json. */
@@ -77,6 +95,7 @@ describe('photoncloud up', () => {
   let http: number;
   let grpc: number;
   let upFile: string;
+  let nightlight: number;
   const childPids = new Set<number>();
 
   before(async () => {
@@ -84,6 +103,7 @@ describe('photoncloud up', () => {
     const ports = await platformPorts();
     http = ports.http;
     grpc = ports.grpc;
+    nightlight = ports.chosen.get('nightlight.http')!;
     upFile = join(dir.path, 'run', 'up.json');
     up = await startProcess(process.execPath, [BIN, 'up', '--data-dir', dir.path, '--ports', ports.arg], {
       cwd: dir.path,
@@ -191,6 +211,26 @@ describe('photoncloud up', () => {
     assert.equal(get.stdout, 'user:123\n{"name":"alice","email":"alice@example.com"}\n');
     const rest = await curl('curl http://localhost:8081/api/v1/kv/greeting', http);
     assert.equal(rest.body.data.value, 'hello');
+  });
+
+  test("NightLight scrapes every service's /metrics: `up` is 1 for each", async () => {
+    const expected = SERVICES.map((x) => x.name).sort();
+    const seen = await waitFor(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${nightlight}/api/v1/query?query=up`);
+        const body = (await r.json()) as any;
+        const up1 = (body.data?.result ?? [])
+          .filter((x: any) => x.value?.[1] === '1')
+          .map((x: any) => x.metric.instance as string);
+        return up1.length >= expected.length ? up1 : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: 'an up=1 series for every service' },
+    );
+    const ports = new Set(seen.map((i: string) => Number(i.split(':').pop())));
+    for (const name of expected) {
+      const http = (await platformHttpPort(upFile, name))!;
+      assert.ok(ports.has(http), `${name} (port ${http}) scraped`);
+    }
   });
 
   test('photoncloud status reports the running platform and the cluster', async () => {

@@ -143,6 +143,11 @@ export async function upCommand(
     readEnv(ENV.jwksUrl, ctx.env) ??
     (iamHttp === undefined ? undefined : `${httpUrl(dial, iamHttp)}/.well-known/jwks.json`);
   if (auth.mode === 'required' && jwksUrl === undefined) throw requiredNeedsJwks(auth.reason);
+  // NightLight scrapes every service's /metrics, so the platform monitors itself.
+  const scrapeTargets = plannedListeners(SERVICES, plan)
+    .filter((p) => p.listener.protocol === 'http')
+    .map((p) => `${httpUrl(dial, p.port)}/metrics`)
+    .join(',');
 
   // One platform per data directory.
   const previous = readRunState(layout.upFile);
@@ -239,6 +244,7 @@ export async function upCommand(
         dataDir,
         authMode: auth.mode,
         ...(storeEndpoints === undefined ? {} : { storeEndpoints }),
+        scrapeTargets,
         ...(jwksUrl === undefined ? {} : { jwksUrl }),
         logFile: layout.logFile(def.name),
         ctx,
@@ -307,12 +313,17 @@ interface MemberContext {
   storeEndpoints?: string;
   /** IAM's JWKS URL, passed to every other service. */
   jwksUrl?: string;
+  /** Every service's /metrics URL (comma-separated), NightLight's default scrape targets. */
+  scrapeTargets: string;
   logFile: string;
   ctx: CliEnv;
   io: Io;
   save: () => Promise<void>;
   isStopping: () => boolean;
 }
+
+/** Where NightLight reads its scrape targets (apps/cli/src/services/nightlight.ts). */
+const NIGHTLIGHT_TARGETS_ENV = 'PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS';
 
 /** Create and start the supervisor of one service, wiring its events to up.json and the terminal. */
 function startMember(def: ServiceDefinition, ports: Record<string, number>, mc: MemberContext): Member {
@@ -348,7 +359,10 @@ function startMember(def: ServiceDefinition, ports: Record<string, number>, mc: 
     name: def.name,
     command: process.execPath,
     args: [BIN_PATH, ...args],
-    env: { ...mc.ctx.env },
+    env:
+      def.name === 'nightlight' && mc.ctx.env[NIGHTLIGHT_TARGETS_ENV] === undefined
+        ? { ...mc.ctx.env, [NIGHTLIGHT_TARGETS_ENV]: mc.scrapeTargets }
+        : { ...mc.ctx.env },
     cwd: mc.ctx.cwd,
     logFile: mc.logFile,
     // `member` is declared below; events only start with `sup.start()`, after it exists.

@@ -3,16 +3,13 @@
  * the Prometheus HTTP API, remote write and scraping. Samples (WAL + blocks) live in the data dir;
  * metric metadata in ChainFire (`ctx.openStore()`).
  */
-import type { ServiceDefinition, ServeContext } from '../services.js';
+import type { ServiceDefinition } from '../services.js';
 
 /**
- * Scrape targets: the lead wires the platform defaults (every service's /metrics) through
- * `ctx.scrapeTargets` when ServeContext gains it; until then `PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS`
- * (comma-separated URLs) sets them.
+ * Scrape targets: `PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS` (comma-separated /metrics URLs). `photoncloud up`
+ * sets it to every service's /metrics unless the operator already has.
  */
-function scrapeTargets(ctx: ServeContext): string[] {
-  const fromCtx = (ctx as ServeContext & { scrapeTargets?: string[] }).scrapeTargets;
-  if (fromCtx !== undefined) return fromCtx;
+function scrapeTargets(): string[] {
   const env = process.env['PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS'] ?? '';
   return env
     .split(',')
@@ -45,7 +42,7 @@ export const nightlight: ServiceDefinition = {
       auth: ctx.auth,
       logger: ctx.logger,
       dataDir: ctx.dataDir,
-      scrapeTargets: scrapeTargets(ctx),
+      scrapeTargets: scrapeTargets(),
     });
     const url = server.url;
     return {
