@@ -69,11 +69,25 @@ declare -A provides=(
   [awscli]=/usr/bin/aws
   [s3cmd]=s3cmd
   [prometheus]=/usr/bin/prometheus
+  [qemu-utils]=qemu-img
+  [busybox-static]=/bin/busybox
+  [linux-image-amd64]='/boot/vmlinuz-*'
+  [docker-registry]=docker-registry
+  [iproute2]=ip
+  [nftables]=nft
+  [iptables]=iptables
 )
-# runc lives in /usr/sbin, which is not on a normal user's PATH.
-have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
+# runc lives in /usr/sbin, which is not on a normal user's PATH. An absolute path (a glob allowed, e.g. the
+# kernel the VM tests boot) only has to exist.
+have() {
+  case "$1" in
+    /*) compgen -G "$1" >/dev/null ;;
+    *) PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
 missing=()
-for pkg in etcd-server etcd-client qemu-system-x86 runc jq curl awscli s3cmd prometheus; do
+for pkg in etcd-server etcd-client qemu-system-x86 qemu-utils runc jq curl awscli s3cmd prometheus \
+  busybox-static linux-image-amd64 docker-registry iproute2 nftables iptables; do
   have "${provides[$pkg]}" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ] && [ "${SETUP_SKIP_APT:-}" != 1 ]; then

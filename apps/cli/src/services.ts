@@ -39,6 +39,11 @@ export interface ServeContext {
   auth: AuthOptions;
   /** ChainFire's etcd v3 gRPC endpoints (`host:port`), where the service keeps its state. */
   storeEndpoints: string[];
+  /**
+   * Base URLs of the other services' REST APIs by service name (`prismnet` → `http://127.0.0.1:8087`), for
+   * service-to-service calls through their `-api` clients.
+   */
+  serviceUrls: Record<string, string>;
   /** A Store on `storeEndpoints`; `serve` closes it after the service has stopped. */
   openStore(): Promise<Store>;
   logger: Logger;

@@ -14,6 +14,11 @@ export const ENV = {
   jwksUrl: 'PHOTONCLOUD_JWKS_URL',
   /** ChainFire etcd v3 gRPC endpoints (`host:port,…`) a service keeps its state in (default: ChainFire on this machine). */
   storeEndpoints: 'PHOTONCLOUD_STORE_ENDPOINTS',
+  /**
+   * Where the other services' REST APIs are, `name=url,…` (e.g. `prismnet=http://10.0.0.7:8087`); unset
+   * services default to this machine under the same port offset/overrides. `up` sets it for its children.
+   */
+  serviceUrls: 'PHOTONCLOUD_SERVICE_URLS',
   /** Bearer token the CLI sends to services (needed by `status` in auth mode `required`). */
   token: 'PHOTONCLOUD_TOKEN',
 } as const;

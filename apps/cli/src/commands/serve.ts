@@ -103,6 +103,8 @@ export interface ServeSettings {
   jwksUrl?: string;
   /** ChainFire's etcd v3 gRPC endpoints. */
   storeEndpoints: string[];
+  /** The other services' REST base URLs. */
+  serviceUrls: Record<string, string>;
   json: boolean;
 }
 
@@ -116,6 +118,23 @@ function plannedPort(
   const def = findService(service)?.listeners.find((l) => l.name === listener);
   if (def === undefined) return undefined;
   return overrides.get(`${service}.${listener}`) ?? def.defaultPort + offset;
+}
+
+/** Parse `name=url,…` of `PHOTONCLOUD_SERVICE_URLS`. */
+export function parseServiceUrls(value: string, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(',').map((e) => e.trim())) {
+    if (part === '') continue;
+    const m = /^([a-z][a-z0-9-]*)=(https?:\/\/\S+?)\/?$/.exec(part);
+    if (m === null) {
+      throw new UsageError(
+        `${what}: "${part}" is not service=url`,
+        'Example: prismnet=http://10.0.0.7:8087,creditservice=http://10.0.0.7:8086',
+      );
+    }
+    out[m[1]!] = m[2]!;
+  }
+  return out;
 }
 
 /** Parse `host:port,…` (IPv6 as `[::1]:port`). */
@@ -187,6 +206,13 @@ export function resolveServeSettings(argv: readonly string[], ctx: CliEnv): Serv
           storeFlag,
           stringFlag(args, 'store-endpoints') === undefined ? ENV.storeEndpoints : '--store-endpoints',
         );
+  const serviceUrls: Record<string, string> = {};
+  for (const other of SERVICES) {
+    const port = plannedPort(other.name, 'http', offset, overrides);
+    if (other.name !== service.name && port !== undefined) serviceUrls[other.name] = httpUrl(dial, port);
+  }
+  const urlsEnv = readEnv(ENV.serviceUrls, ctx.env);
+  if (urlsEnv !== undefined) Object.assign(serviceUrls, parseServiceUrls(urlsEnv, ENV.serviceUrls));
   if (jwksUrl !== undefined && !/^https?:\/\/\S+$/.test(jwksUrl)) {
     throw new UsageError(`--jwks-url: "${jwksUrl}" is not an http(s) URL`);
   }
@@ -202,6 +228,7 @@ export function resolveServeSettings(argv: readonly string[], ctx: CliEnv): Serv
     authReason: auth.reason,
     ...(jwksUrl === undefined ? {} : { jwksUrl }),
     storeEndpoints,
+    serviceUrls,
     json: boolFlag(args, 'json'),
   };
 }
@@ -297,6 +324,7 @@ export async function serveCommand(
       logger,
       ...(s.jwksUrl === undefined ? {} : { jwksUrl: s.jwksUrl }),
       storeEndpoints: s.storeEndpoints,
+      serviceUrls: s.serviceUrls,
       openStore,
       auth: (auth = buildAuth({
         mode: s.authMode,

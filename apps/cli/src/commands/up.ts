@@ -148,6 +148,11 @@ export async function upCommand(
     .filter((p) => p.listener.protocol === 'http')
     .map((p) => `${httpUrl(dial, p.port)}/metrics`)
     .join(',');
+  // Every child learns where the others are (their ports may be overridden on this command line only).
+  const serviceUrls = plannedListeners(SERVICES, plan)
+    .filter((p) => p.listener.name === 'http')
+    .map((p) => `${p.service}=${httpUrl(dial, p.port)}`)
+    .join(',');
 
   // One platform per data directory.
   const previous = readRunState(layout.upFile);
@@ -245,6 +250,7 @@ export async function upCommand(
         authMode: auth.mode,
         ...(storeEndpoints === undefined ? {} : { storeEndpoints }),
         scrapeTargets,
+        serviceUrls,
         ...(jwksUrl === undefined ? {} : { jwksUrl }),
         logFile: layout.logFile(def.name),
         ctx,
@@ -315,6 +321,8 @@ interface MemberContext {
   jwksUrl?: string;
   /** Every service's /metrics URL (comma-separated), NightLight's default scrape targets. */
   scrapeTargets: string;
+  /** `name=url,…` of every service's REST API, passed as PHOTONCLOUD_SERVICE_URLS. */
+  serviceUrls: string;
   logFile: string;
   ctx: CliEnv;
   io: Io;
@@ -359,10 +367,14 @@ function startMember(def: ServiceDefinition, ports: Record<string, number>, mc: 
     name: def.name,
     command: process.execPath,
     args: [BIN_PATH, ...args],
-    env:
-      def.name === 'nightlight' && mc.ctx.env[NIGHTLIGHT_TARGETS_ENV] === undefined
-        ? { ...mc.ctx.env, [NIGHTLIGHT_TARGETS_ENV]: mc.scrapeTargets }
-        : { ...mc.ctx.env },
+    env: {
+      ...mc.ctx.env,
+      ...(def.name === 'nightlight' && mc.ctx.env[NIGHTLIGHT_TARGETS_ENV] === undefined
+        ? { [NIGHTLIGHT_TARGETS_ENV]: mc.scrapeTargets }
+        : {}),
+      // The operator's own entries (later) win over the plan's.
+      [ENV.serviceUrls]: [mc.serviceUrls, mc.ctx.env[ENV.serviceUrls] ?? ''].filter((x) => x !== '').join(','),
+    },
     cwd: mc.ctx.cwd,
     logFile: mc.logFile,
     // `member` is declared below; events only start with `sup.start()`, after it exists.
