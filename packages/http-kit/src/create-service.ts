@@ -56,7 +56,7 @@ export interface ServiceOptions {
   bodyLimit?: number;
   health?: { checks?: Record<string, HealthCheck>; timeoutMs?: number };
   /** Idempotency settings; `false` disables it even with a store. */
-  idempotency?: { ttlSeconds?: number } | false;
+  idempotency?: { ttlSeconds?: number; pendingTimeoutSeconds?: number } | false;
   /** How long `close()` waits for in-flight requests before cutting connections; default 10 s. */
   shutdownTimeoutMs?: number;
   /** Shown in the OpenAPI document. */
@@ -159,6 +159,7 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
           store: opts.store,
           service: opts.name,
           ttlSeconds: opts.idempotency?.ttlSeconds,
+          pendingTimeoutSeconds: opts.idempotency?.pendingTimeoutSeconds,
           logger,
         })
       : undefined;

@@ -6,7 +6,10 @@
  * first is in flight. When the first finishes, its status, body and a few headers are saved under the
  * same key; later requests with the same key and the same method/path/body get that response back
  * (`Idempotent-Replayed: true`); with a different request they get 422 IDEMPOTENCY_KEY_REUSED.
- * 5xx answers are not saved (the claim is released) so that the client can retry.
+ * 5xx answers are not saved (the claim is released) so that the client can retry. A claim still pending
+ * after `pendingTimeoutSeconds` was left by a process that died mid-request: the next request with the
+ * same key and body takes it over (compare-and-swap on its revision) and executes, instead of the key
+ * answering 409 until the record expires.
  *
  * Records live at `/photoncloud/idempotency/<service>/<sha256(principal, key)>` with a lease, so they
  * expire after `ttlSeconds` (24 h). One lease is shared by all records of a time window, so a busy
@@ -37,6 +40,11 @@ export interface IdempotencyOptions {
   ttlSeconds?: number;
   /** Lease sharing window; default 600 s. */
   windowSeconds?: number;
+  /**
+   * A claim pending longer than this is abandoned (its process died) and may be taken over; default 60 s,
+   * longer than any request should run.
+   */
+  pendingTimeoutSeconds?: number;
   /** Results larger than this are not saved (the key is released); default 512 KiB. */
   maxStoredBodyBytes?: number;
   logger?: Logger;
@@ -102,6 +110,7 @@ export class Idempotency {
   private readonly store: Store;
   private readonly prefix: string;
   private readonly ttl: number;
+  private readonly pendingTimeoutMs: number;
   private readonly windowMs: number;
   private readonly maxBody: number;
   private readonly logger: Logger | undefined;
@@ -111,6 +120,7 @@ export class Idempotency {
     this.store = opts.store;
     this.prefix = `${IDEMPOTENCY_PREFIX}${opts.service}/`;
     this.ttl = opts.ttlSeconds ?? 86_400;
+    this.pendingTimeoutMs = (opts.pendingTimeoutSeconds ?? 60) * 1000;
     this.windowMs = (opts.windowSeconds ?? 600) * 1000;
     this.maxBody = opts.maxStoredBodyBytes ?? 512 * 1024;
     this.logger = opts.logger;
@@ -172,6 +182,20 @@ export class Idempotency {
       const record = parseRecord(kv.value);
       if (record === undefined || record.fingerprint !== fingerprint) {
         throw new IdempotencyKeyReusedError(undefined, { details: { idempotency_key: key } });
+      }
+      if (record.state === 'pending' && Date.now() - Date.parse(record.created_at) > this.pendingTimeoutMs) {
+        // Abandoned by a process that died mid-request: take it over unless someone else just did.
+        const takeover = await this.store.txn({
+          compare: [{ key: recordKey, target: 'mod', modRevision: kv.modRevision, result: 'equal' }],
+          success: [{ put: { key: recordKey, value: bytes(JSON.stringify(pending)), lease: leaseId } }],
+          failure: [],
+        });
+        if (takeover.succeeded) {
+          this.logger?.warn({ idempotency_key: key }, 'abandoned Idempotency-Key claim taken over');
+          claims.set(request, { key: recordKey, fingerprint, leaseId, settled: false });
+          return true;
+        }
+        continue;
       }
       if (record.state === 'pending') {
         throw new ConflictError('A request with this Idempotency-Key is still being processed', {

@@ -152,6 +152,60 @@ describe('idempotency and audit on a real etcd', () => {
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
   });
 
+  test('a claim left pending by a process that died is taken over after pendingTimeoutSeconds', async () => {
+    // A second process of the same service on the same store; the first one's request never finishes
+    // (it stands for a process killed mid-request), so its claim stays pending.
+    const second = await createService({
+      name: 'orders',
+      version: '0',
+      auth: { mode: 'local' },
+      store,
+      idempotency: { pendingTimeoutSeconds: 1 },
+      logger: createLogger({ service: 'orders', level: 'silent' }),
+    });
+    let secondRuns = 0;
+    second.app.post(
+      '/api/v1/orders',
+      { schema: { body: Type.Object({ item: Type.String() }) } },
+      async (request, reply) => {
+        secondRuns += 1;
+        reply.code(201);
+        return ok(request, { id: 'ord-second', item: request.body.item });
+      },
+    );
+    const { url: url2 } = await second.listen();
+    const post2 = () =>
+      fetch(`${url2}/api/v1/orders`, {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, 'idempotency-key': 'key-abandoned' },
+        body: JSON.stringify({ item: 'lamp' }),
+      });
+    let release!: () => void;
+    gate = new Promise<void>((r) => (release = r));
+    const inHandler = new Promise<void>((r) => (entered = r));
+    const first = post('key-abandoned', 'lamp');
+    try {
+      await inHandler;
+      entered = undefined;
+      const early = await post2();
+      assert.equal(early.status, 409, 'a fresh claim is respected');
+      await new Promise((r) => setTimeout(r, 1300));
+      const late = await post2();
+      assert.equal(late.status, 201);
+      assert.equal(late.headers.get('idempotent-replayed'), null);
+      assert.equal(secondRuns, 1);
+      const replay = await post2();
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(((await replay.json()) as Record<string, any>).data.id, 'ord-second');
+      assert.equal(secondRuns, 1);
+    } finally {
+      gate = undefined;
+      release();
+      await first;
+      await second.close();
+    }
+  });
+
   test('racing duplicates: exactly one executes', async () => {
     const before = executions;
     const results = await Promise.all(Array.from({ length: 8 }, () => post('key-race', 'chair')));
