@@ -99,6 +99,14 @@ async function main(): Promise<void> {
     const verifyToken = jwksVerifier({ jwksUrl: `${iam.url}/.well-known/jwks.json`, issuer: IAM_ISSUER });
     await verifyToken(tokens[0]!); // fetch and cache the JWKS
     const ours = await closedLoop(opts.seconds, 1, (i) => verifyToken(tokens[i % tokens.length]!));
+    // Every verification a full signature check (the verified-token cache off): a stream of new tokens.
+    const coldVerify = jwksVerifier({
+      jwksUrl: `${iam.url}/.well-known/jwks.json`,
+      issuer: IAM_ISSUER,
+      cacheSize: 0,
+    });
+    await coldVerify(tokens[0]!);
+    const cold = await closedLoop(opts.seconds, 1, (i) => coldVerify(tokens[i % tokens.length]!));
     const jwk = iam.ctx.keyring.jwks().keys[0] as JWK;
     const key = await importJWK(jwk, 'EdDSA');
     const anchor = await closedLoop(opts.seconds, 1, (i) =>
@@ -117,12 +125,17 @@ async function main(): Promise<void> {
     console.log('');
     console.log('token verification, in-process, 1 caller');
     console.log(
-      `  jwksVerifier (IAM JWKS URL, cached)  ${fmt(ours.perSecond).padStart(9)} /s   p50 ${fmt(ours.p50 * 1000, 1)} µs   p99 ${fmt(ours.p99 * 1000, 1)} µs   (${goal} the 10 000/s goal)`,
+      `  jwksVerifier, 100 tokens reused      ${fmt(ours.perSecond).padStart(9)} /s   p50 ${fmt(ours.p50 * 1000, 1)} µs   p99 ${fmt(ours.p99 * 1000, 1)} µs   (${goal} the 10 000/s goal)`,
+    );
+    console.log(
+      `  jwksVerifier, every check in full    ${fmt(cold.perSecond).padStart(9)} /s   p50 ${fmt(cold.p50 * 1000, 1)} µs   p99 ${fmt(cold.p99 * 1000, 1)} µs   (${cold.perSecond >= 10_000 ? 'meets' : 'MISSES'} the 10 000/s goal)`,
     );
     console.log(
       `  anchor: bare jose.jwtVerify          ${fmt(anchor.perSecond).padStart(9)} /s   p50 ${fmt(anchor.p50 * 1000, 1)} µs   p99 ${fmt(anchor.p99 * 1000, 1)} µs`,
     );
-    console.log(`  ratio PhotonCloud / anchor           ${fmt(ours.perSecond / anchor.perSecond, 2)}`);
+    console.log(
+      `  ratio PhotonCloud / anchor           ${fmt(ours.perSecond / anchor.perSecond, 2)} reused, ${fmt(cold.perSecond / anchor.perSecond, 2)} in full`,
+    );
     console.log('');
     console.log(`password login, ${opts.concurrency} concurrent clients (argon2id m=19456 KiB, t=2, p=1)`);
     console.log(

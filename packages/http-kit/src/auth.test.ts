@@ -242,6 +242,31 @@ describe('auth', () => {
     }
   });
 
+  test('verified tokens are remembered: exp still applies on every use; cacheTtlMs bounds the trust', async () => {
+    // exp one second ahead, no clock tolerance: valid now, expired after the wait, cache or not.
+    const v = jwksVerifier({ jwks: () => current, clockToleranceSeconds: 0, cacheTtlMs: 400 });
+    let current: JSONWebKeySet = { keys: [ed.jwk] };
+    const short = await token(ed, {}, { exp: Math.floor(Date.now() / 1000) + 1 });
+    const long = await token(ed, {}, { exp: '10m' });
+    assert.equal((await v(short)).id, 'user-123');
+    const first = await v(long);
+    // A caller mutating its principal does not change what the next request gets.
+    first.roles.push('admin');
+    assert.deepEqual((await v(long)).roles, ['member']);
+    // The key leaves the JWKS: the remembered token is honoured only until cacheTtlMs has passed.
+    current = { keys: [es.jwk] };
+    assert.equal((await v(long)).id, 'user-123');
+    await new Promise((r) => setTimeout(r, 1100));
+    await assert.rejects(v(long), /not signed by a known key/);
+    current = { keys: [ed.jwk] };
+    // The short token was remembered too, but its exp has passed.
+    await assert.rejects(v(short), /Token has expired/);
+    // A tampered copy of a remembered token is a different string and is checked in full.
+    assert.equal((await v(long)).id, 'user-123');
+    const [h, p, sig] = long.split('.');
+    await assert.rejects(v(`${h}.${p}.${sig!.slice(0, -2)}AA`), UnauthorizedError);
+  });
+
   test('principalFromClaims errors are UnauthorizedError', async () => {
     const v = jwksVerifier({ jwks: { keys: [ed.jwk] } });
     const t = await new SignJWT({})

@@ -2,6 +2,11 @@
  * A real token verifier: JWTs signed by IAM (EdDSA; ES256 and RS256 also accepted) checked against a
  * JWKS, either fetched from IAM's URL (cached, refetched on an unknown `kid`) or given as an object.
  * Expiry, not-before, issuer and audience are enforced by jose; claims become a `Principal`.
+ *
+ * A client sends the same token with every request, so tokens that verified are remembered (bounded,
+ * `cacheSize`): a repeat skips the signature check but still honours `exp` on every use, and is trusted
+ * for at most `cacheTtlMs` (so a key withdrawn from the JWKS stops being honoured within that time).
+ * Revocation is not this cache's concern: services check it on every request (`isRevoked`).
  */
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -31,6 +36,17 @@ export interface JwksVerifierOptions {
   timeoutMs?: number;
   /** Map verified claims to a principal; default `principalFromClaims`. */
   mapClaims?: (claims: JWTPayload) => Principal;
+  /** How many verified tokens are remembered; default 10 000, 0 turns the cache off. */
+  cacheSize?: number;
+  /** How long a verified token is trusted without a new signature check; default 60 s. */
+  cacheTtlMs?: number;
+}
+
+/** A verified token: its principal and until when it may be used without a new check. */
+interface CachedToken {
+  principal: Principal;
+  /** min(exp + tolerance, verified at + cacheTtlMs), epoch ms. */
+  validUntil: number;
 }
 
 function stringClaim(claims: JWTPayload, name: string): string | undefined {
@@ -122,14 +138,24 @@ export function jwksVerifier(opts: JwksVerifierOptions): TokenVerifier {
   }
   const algorithms = opts.algorithms ?? [...DEFAULT_JWT_ALGORITHMS];
   const map = opts.mapClaims ?? principalFromClaims;
+  const tolerance = opts.clockToleranceSeconds ?? 5;
+  const cacheSize = opts.cacheSize ?? 10_000;
+  const cacheTtlMs = opts.cacheTtlMs ?? 60_000;
+  const cache = new Map<string, CachedToken>();
   return async (token: string): Promise<Principal> => {
+    const now = Date.now();
+    const hit = cacheSize > 0 ? cache.get(token) : undefined;
+    if (hit !== undefined) {
+      if (now < hit.validUntil) return { ...hit.principal, roles: [...hit.principal.roles] };
+      cache.delete(token);
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, getKey, {
         algorithms,
         issuer: opts.issuer,
         audience: opts.audience,
-        clockTolerance: opts.clockToleranceSeconds ?? 5,
+        clockTolerance: tolerance,
       }));
     } catch (err) {
       if (isKeyFetchFailure(err)) {
@@ -141,6 +167,13 @@ export function jwksVerifier(opts: JwksVerifierOptions): TokenVerifier {
       const reason = (typeof code === 'string' ? REASONS[code] : undefined) ?? 'Invalid token';
       throw new UnauthorizedError(reason, { cause: err, headers: { 'WWW-Authenticate': INVALID } });
     }
-    return map(payload);
+    const principal = map(payload);
+    if (cacheSize > 0) {
+      const expiry = typeof payload.exp === 'number' ? (payload.exp + tolerance) * 1000 : Infinity;
+      // Oldest first out: Map keeps insertion order.
+      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+      cache.set(token, { principal, validUntil: Math.min(expiry, now + cacheTtlMs) });
+    }
+    return { ...principal, roles: [...principal.roles] };
   };
 }
