@@ -221,15 +221,17 @@ describe('photoncloud up', () => {
         const body = (await r.json()) as any;
         const up1 = (body.data?.result ?? [])
           .filter((x: any) => x.value?.[1] === '1')
-          .map((x: any) => x.metric.instance as string);
+          .map((x: any) => `${x.metric.job}@${x.metric.instance}`);
         return up1.length >= expected.length ? up1 : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500, what: 'an up=1 series for every service' },
     );
-    const ports = new Set(seen.map((i: string) => Number(i.split(':').pop())));
     for (const name of expected) {
       const http = (await platformHttpPort(upFile, name))!;
-      assert.ok(ports.has(http), `${name} (port ${http}) scraped`);
+      assert.ok(
+        seen.includes(`${name}@127.0.0.1:${http}`),
+        `${name} (port ${http}) scraped: ${seen.join(' ')}`,
+      );
     }
   });
 

@@ -146,7 +146,7 @@ export async function upCommand(
   // NightLight scrapes every service's /metrics, so the platform monitors itself.
   const scrapeTargets = plannedListeners(SERVICES, plan)
     .filter((p) => p.listener.protocol === 'http')
-    .map((p) => `${httpUrl(dial, p.port)}/metrics`)
+    .map((p) => `${p.service}=${httpUrl(dial, p.port)}/metrics`)
     .join(',');
   // Every child learns where the others are (their ports may be overridden on this command line only).
   const serviceUrls = plannedListeners(SERVICES, plan)
@@ -373,7 +373,9 @@ function startMember(def: ServiceDefinition, ports: Record<string, number>, mc: 
         ? { [NIGHTLIGHT_TARGETS_ENV]: mc.scrapeTargets }
         : {}),
       // The operator's own entries (later) win over the plan's.
-      [ENV.serviceUrls]: [mc.serviceUrls, mc.ctx.env[ENV.serviceUrls] ?? ''].filter((x) => x !== '').join(','),
+      [ENV.serviceUrls]: [mc.serviceUrls, mc.ctx.env[ENV.serviceUrls] ?? '']
+        .filter((x) => x !== '')
+        .join(','),
     },
     cwd: mc.ctx.cwd,
     logFile: mc.logFile,

@@ -6,15 +6,20 @@
 import type { ServiceDefinition } from '../services.js';
 
 /**
- * Scrape targets: `PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS` (comma-separated /metrics URLs). `photoncloud up`
- * sets it to every service's /metrics unless the operator already has.
+ * Scrape targets: `PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS`, comma-separated `/metrics` URLs, each optionally
+ * `job=url` (the `job` label; default `nightlight`). `photoncloud up` sets it to every service's /metrics,
+ * job = service name, unless the operator already has.
  */
-function scrapeTargets(): string[] {
+function scrapeTargets(): Array<{ url: string; job?: string }> {
   const env = process.env['PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS'] ?? '';
   return env
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s !== '');
+    .filter((s) => s !== '')
+    .map((s) => {
+      const m = /^([a-zA-Z_][a-zA-Z0-9_-]*)=(.+)$/.exec(s);
+      return m === null ? { url: s } : { job: m[1]!, url: m[2]! };
+    });
 }
 
 /** NightLight's entry for `photoncloud up` / `photoncloud serve nightlight`. */
