@@ -353,6 +353,9 @@ test('up --auth-mode required: says so, and the services demand tokens (verified
     const denied = await curl('curl http://localhost:8081/api/v1/kv/user:123', httpPort);
     assert.equal(denied.status, 401);
     assert.equal(denied.body.error.code, 'UNAUTHORIZED');
+    // /metrics stays public (ADR 0003) so that NightLight's scrapes work in this mode too.
+    const metrics = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+    assert.equal(metrics.status, 200);
     // status shows the service healthy but cannot read the cluster status without a token.
     const status = await run(process.execPath, [BIN, 'status', '--data-dir', dir.path], {
       timeoutMs: 30_000,

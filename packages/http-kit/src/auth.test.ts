@@ -137,12 +137,15 @@ describe('auth', () => {
         headers: authorization === undefined ? {} : { authorization },
       });
 
-    test('missing token → 401, even from loopback; /health stays public', async () => {
+    test('missing token → 401, even from loopback; /health and /metrics stay public', async () => {
       const r = await call();
       assert.equal(r.statusCode, 401);
       assert.equal(body(r).error.code, 'UNAUTHORIZED');
       assert.equal((await svc.app.inject({ url: '/health' })).statusCode, 200);
-      assert.equal((await svc.app.inject({ url: '/metrics' })).statusCode, 401);
+      const m = await svc.app.inject({ url: '/metrics' });
+      assert.equal(m.statusCode, 200);
+      assert.match(m.body, /^# HELP /m);
+      assert.equal((await svc.app.inject({ url: '/api/v1/openapi.json' })).statusCode, 401);
     });
 
     test('valid EdDSA token → principal from claims', async () => {

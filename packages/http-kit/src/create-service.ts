@@ -403,7 +403,8 @@ export async function createService(opts: ServiceOptions): Promise<Service> {
     },
   );
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  // Public like /health (docs/adr/0003-metrics-are-public.md): NightLight scrapes it without a token.
+  app.get('/metrics', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
