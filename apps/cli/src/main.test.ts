@@ -49,7 +49,7 @@ test('serve: an unknown service is exit 2 with the known ones listed', async () 
   assert.equal(await main(['serve', 'nosuchsvc'], io, ctx('/')), 2);
   assert.deepEqual(io.stderr, [
     'error: unknown service "nosuchsvc"',
-    'hint: Known services: chainfire, iam, creditservice, prismnet, lightningstor, nightlight',
+    'hint: Known services: chainfire, iam, creditservice, prismnet, plasmavmc, k8shost, node-agent, lightningstor, nightlight',
   ]);
   const io2 = memoryIo();
   assert.equal(await main(['serve'], io2, ctx('/')), 2);

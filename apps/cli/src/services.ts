@@ -9,8 +9,11 @@ import type { Logger } from '@photoncloud/log';
 import type { Store } from '@photoncloud/store';
 import { creditservice } from './services/creditservice.js';
 import { iam } from './services/iam.js';
+import { k8shost } from './services/k8shost.js';
 import { lightningstor } from './services/lightningstor.js';
 import { nightlight } from './services/nightlight.js';
+import { nodeAgent } from './services/node-agent.js';
+import { plasmavmc } from './services/plasmavmc.js';
 import { prismnet } from './services/prismnet.js';
 
 /** One socket a service listens on. */
@@ -144,6 +147,9 @@ export const SERVICES: readonly ServiceDefinition[] = [
   iam,
   creditservice,
   prismnet,
+  plasmavmc,
+  k8shost,
+  nodeAgent,
   lightningstor,
   nightlight,
 ];

@@ -10,14 +10,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '@photoncloud/log';
-import { EtcdStore } from '@photoncloud/store';
-import type { Store } from '@photoncloud/store';
-import { freePort, tempDir } from '@photoncloud/test-utils';
-import { SERVICES } from '../src/services.js';
-import type { RunningService } from '../src/services.js';
+import { startInProcessPlatform } from './in-process-platform.js';
 
-const logger = createLogger({ service: 'bad-input-test', level: 'silent' });
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 /** Path parameter values no route should choke on. */
@@ -117,38 +111,9 @@ test(
   'no route of any service answers bad input with a 500 or a stack trace',
   { timeout: 240_000 },
   async (t) => {
-    const dir = await tempDir('bad-input-');
-    const stores: Store[] = [];
-    const running: RunningService[] = [];
+    const platform = await startInProcessPlatform('local');
     try {
-      const grpcPort = await freePort();
-      const openStore = async (): Promise<Store> => {
-        const s = new EtcdStore({ endpoints: [`127.0.0.1:${grpcPort}`], dialTimeoutMs: 2000 });
-        stores.push(s);
-        return s;
-      };
-      const bases = new Map<string, string>();
-      for (const def of SERVICES) {
-        const ports = Object.fromEntries(
-          def.listeners.map((l) => [l.name, l.name === 'grpc' ? grpcPort : 0]),
-        );
-        const svc = await def.start({
-          dataDir: `${dir.path}/${def.name}`,
-          host: '127.0.0.1',
-          ports,
-          authMode: 'local',
-          auth: { mode: 'local' },
-          storeEndpoints: [`127.0.0.1:${grpcPort}`],
-          serviceUrls: Object.fromEntries(bases),
-          openStore,
-          logger,
-        });
-        running.push(svc);
-        const http = svc.listeners.find((l) => l.name === 'http');
-        assert.ok(http?.url !== undefined, `${def.name} serves HTTP`);
-        bases.set(def.name, http.url);
-      }
-
+      const bases = platform.urls;
       let probes = 0;
       const failures: string[] = [];
       for (const [service, base] of bases) {
@@ -195,9 +160,7 @@ test(
       assert.ok(probes > 200, `probed ${probes} bad requests`);
       assert.deepEqual(failures, []);
     } finally {
-      for (const svc of running.reverse()) await svc.close().catch(() => undefined);
-      for (const s of stores) await s.close().catch(() => undefined);
-      await dir.cleanup();
+      await platform.close();
     }
   },
 );

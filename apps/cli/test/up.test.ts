@@ -109,7 +109,8 @@ describe('photoncloud up', () => {
       cwd: dir.path,
       env: { PHOTONCLOUD_LOG_LEVEL: 'info' },
     });
-    await up.waitForOutput('PhotonCloud is up', 120_000);
+    // The last line of the start-up report: the table above it is complete.
+    await up.waitForOutput('Press Ctrl-C to stop', 120_000);
   });
 
   after(async () => {

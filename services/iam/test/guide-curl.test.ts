@@ -67,8 +67,8 @@ curl -X POST http://localhost:8083/api/v1/projects \
   -H "Content-Type: application/json" \
   -d '{"name": "production", "org_id": "org-123"}'`;
 
-// Example 3, steps 1–3 verbatim. Step 4 calls PlasmaVMC (port 8084), which does not exist yet; the same
-// authenticated call is made to IAM's own authenticated endpoint GET /api/v1/auth/whoami instead.
+// Example 3, steps 1–3 verbatim; here step 4 asks IAM's own GET /api/v1/auth/whoami who the token is.
+// The verbatim step 4 against PlasmaVMC runs on the whole platform in apps/cli/test/guide-example-3.test.ts.
 const EXAMPLE_3 = String.raw`# 1. Create User
 curl -X POST http://localhost:8083/api/v1/users \
   -H "Content-Type: application/json" \
@@ -93,7 +93,7 @@ curl -X POST http://localhost:8083/api/v1/auth/verify \
   -H "Content-Type: application/json" \
   -d "{\"token\": \"$TOKEN\"}"
 
-# 4. Use Token for API Call (PlasmaVMC stands in: IAM's own authenticated endpoint)
+# 4. Use Token for API Call (IAM's own authenticated endpoint)
 curl -H "Authorization: Bearer $TOKEN" \
   "http://localhost:8083/api/v1/auth/whoami"`;
 

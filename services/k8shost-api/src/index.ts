@@ -1,0 +1,3 @@
+/** @photoncloud/k8shost-api: k8shost's REST wire types and the ChainFire keys it shares with node agents. */
+export * from './schemas.js';
+export * from './keys.js';
