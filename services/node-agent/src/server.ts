@@ -168,13 +168,22 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
     };
     // ----------------------------------------------------------------------------------------------------
     for (const [name, start] of Object.entries(starters)) {
-      const c = await start({
-        store: opts.store,
-        dataDir: join(agentDir, name),
-        nodeName,
-        logger: logger.child({ component: name }),
-      });
-      components.push({ name, c });
+      try {
+        const c = await start({
+          store: opts.store,
+          dataDir: join(agentDir, name),
+          nodeName,
+          logger: logger.child({ component: name }),
+        });
+        components.push({ name, c });
+      } catch (err) {
+        // One runtime this machine cannot offer (e.g. pods without root for runc, ip and nft) must not
+        // take the others down: the agent runs without it and says why.
+        logger.error(
+          { err, component: name },
+          `${name} runtime unavailable on this machine; running without it`,
+        );
+      }
     }
   } catch (err) {
     for (const { c } of components.reverse()) await c.close().catch(() => undefined);
