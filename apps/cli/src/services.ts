@@ -47,6 +47,8 @@ export interface ServeContext {
    * service-to-service calls through their `-api` clients.
    */
   serviceUrls: Record<string, string>;
+  /** ChainFire: gRPC `host:port` of a member of an existing cluster to join (`serve --join`). */
+  join?: string;
   /** A Store on `storeEndpoints`; `serve` closes it after the service has stopped. */
   openStore(): Promise<Store>;
   logger: Logger;
@@ -124,6 +126,7 @@ const chainfire: ServiceDefinition = {
       auth: ctx.auth,
       logger: ctx.logger,
       ...(ctx.jwksUrl === undefined ? {} : { jwksUrl: ctx.jwksUrl }),
+      ...(ctx.join === undefined ? {} : { join: ctx.join }),
     });
     return {
       listeners: [

@@ -1,5 +1,9 @@
 /**
  * The I/O driver around `RaftCore`: a timer for ticks, the WAL for durability, and the Ready loop.
+ * It runs a single voter (ChainFire's default) or one member of a multi-node cluster: peers' messages
+ * come in through `step`, outgoing ones leave through `transport`, snapshots are taken from and
+ * installed into the state machine through `takeSnapshot` / `installSnapshot`, and `readIndex`
+ * gives linearizable reads.
  *
  * Loop, per Ready: start writing its entries + hard state to the WAL (one write, one fdatasync),
  * apply the committed entries of the previous round while that fsync is in flight, await the fsync,
@@ -11,7 +15,17 @@ import { randomInt } from 'node:crypto';
 import { NotLeaderError, RaftCore, seededRandom } from './core/raft-core.js';
 import type { RaftCoreStatus } from './core/raft-core.js';
 import { encodeConfChange } from './core/types.js';
-import type { Entry, HardState, InitialState, Message, NodeId, SnapshotMeta } from './core/types.js';
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  InitialState,
+  Message,
+  NodeId,
+  ReadState,
+  Snapshot,
+  SnapshotMeta,
+} from './core/types.js';
 import { Wal } from './wal.js';
 import type { WalOpenReport } from './wal.js';
 import { silentLogger } from './logger.js';
@@ -21,9 +35,15 @@ export interface RaftNodeOptions<R> {
   /** Directory of the WAL segments. */
   walDir: string;
   id: NodeId;
-  /** Voting members including this one; default: just this one. */
+  /**
+   * Bootstrap voters including this one; default: just this one. A node joining an existing
+   * cluster passes `[]`: it learns the configuration from the leader's log or snapshot.
+   */
   voters?: NodeId[];
-  /** What the state machine has durably or in-memory applied; replay starts after it. */
+  /**
+   * What the state machine has durably or in-memory applied; replay starts after it. `conf`, when
+   * known, is the membership as of that index (it survives log compaction in the state machine).
+   */
   applied: SnapshotMeta;
   /**
    * Apply committed entries in order, synchronously (one state-machine transaction per call is the
@@ -31,8 +51,25 @@ export interface RaftNodeOptions<R> {
    * Throwing is fatal: the node stops (the entry would fail again on every replay).
    */
   apply: (entries: Entry[]) => R[];
-  /** Deliver messages to peers (unused with a single voter). */
+  /** Deliver messages to peers (unused with a single voter). Must not throw; may drop. */
   transport?: (messages: Message[]) => void;
+  /**
+   * The state machine's full state at its applied index, for a follower that needs entries this
+   * node compacted away. Called only when the state machine and Raft agree on the applied index.
+   */
+  takeSnapshot?: () => Uint8Array;
+  /**
+   * Replace the state machine with a snapshot from the leader, durably, before the log is reset
+   * to it. Required for a member of a multi-node cluster.
+   */
+  installSnapshot?: (snapshot: Snapshot) => Promise<void>;
+  /** Called when the known leader changes ("" = none). */
+  onLeaderChange?: (lead: NodeId) => void;
+  /**
+   * How long a proposal or read may wait for a quorum before it fails with `RaftTimeoutError`
+   * (default 5000 ms). A timed-out proposal may still commit later.
+   */
+  requestTimeoutMs?: number;
   /** Milliseconds per tick (default 100). */
   tickMs?: number;
   /** Ticks before an election (default 10, i.e. 1-2 s). */
@@ -66,9 +103,24 @@ export class RaftStoppedError extends Error {
   }
 }
 
+/** A proposal or read waited longer than `requestTimeoutMs` (no quorum reachable). */
+export class RaftTimeoutError extends Error {
+  constructor(what: string) {
+    super(`raft: ${what} timed out`);
+    this.name = 'RaftTimeoutError';
+  }
+}
+
 interface Pending<R> {
   term: number;
+  deadline: number;
   resolve: (r: R) => void;
+  reject: (e: Error) => void;
+}
+
+interface ReadWaiter {
+  deadline: number;
+  resolve: () => void;
   reject: (e: Error) => void;
 }
 
@@ -85,6 +137,17 @@ export class RaftNode<R> {
   private closed = false;
   private failed: Error | undefined;
   private idleWaiters: Array<() => void> = [];
+  /** Reads waiting for the next ReadIndex round. */
+  private readQueue: ReadWaiter[] = [];
+  /** The ReadIndex round in flight: its context, the reads it serves and when it was asked. */
+  private readInflight: { ctx: string; waiters: ReadWaiter[]; tick: number } | undefined;
+  /** Reads with a known read index, waiting for the state machine to apply it. */
+  private readApplyWait: Array<{ index: number; waiters: ReadWaiter[] }> = [];
+  private readSeq = 0;
+  private ticks = 0;
+  private lastLead: NodeId = '';
+  /** Cached `isSingleVoter()`; recomputed when the configuration may have changed. */
+  private single: boolean | undefined;
   /**
    * A hard state whose only change was the commit index, not yet written: it rides along with the
    * next batch of entries instead of costing a write of its own (a lower commit index on disk is
@@ -121,7 +184,11 @@ export class RaftNode<R> {
     }
     let initial: InitialState = state;
     const voters = opts.voters ?? [opts.id];
-    if (lastIndex === 0 && state.hardState.term === 0 && opts.applied.index === 0) {
+    if (opts.applied.conf && state.snapshot.index > 0) {
+      // The WAL does not keep the configuration at its start; the state machine does.
+      initial = { ...state, snapshot: { ...state.snapshot, conf: opts.applied.conf } };
+    }
+    if (lastIndex === 0 && state.hardState.term === 0 && opts.applied.index === 0 && voters.length > 0) {
       // A brand-new cluster, bootstrapped as etcd does: the initial membership becomes committed
       // conf-change entries of term 1, so the first election is for term 2 (etcd reports the same).
       const entries: Entry[] = voters.map((id, i) => ({
@@ -162,7 +229,7 @@ export class RaftNode<R> {
     // change (such as the bootstrap entries) is still unapplied.
     node.kick();
     await node.waitIdle();
-    if (voters.length === 1 && !node.failed) {
+    if (node.isSingleVoter() && !node.failed) {
       // Nobody else can lead: fast-forward logical time to the election instead of waiting 1-2 s
       // (etcd advances ticks the same way when a member starts).
       for (let i = 0; i < 2 * electionTick + 1 && core.status().role !== 'leader'; i++) core.tick();
@@ -177,8 +244,85 @@ export class RaftNode<R> {
 
   private onTick(): void {
     if (this.closed || this.failed) return;
+    this.ticks++;
     this.core.tick();
+    this.sweepDeadlines();
+    if (this.readInflight && this.ticks - this.readInflight.tick > 5) {
+      // The request or its answer was lost (leader change, dropped message): ask again.
+      this.readQueue.unshift(...this.readInflight.waiters);
+      this.readInflight = undefined;
+    }
+    this.maybeRequestRead();
     if (this.core.hasReady()) this.kick();
+  }
+
+  private requestTimeoutMs(): number {
+    return this.opts.requestTimeoutMs ?? 5000;
+  }
+
+  /** Fail proposals and reads that waited too long (only possible without a quorum). */
+  private sweepDeadlines(): void {
+    const t = performance.now();
+    if (this.pending.size > 0) {
+      for (const [index, p] of this.pending) {
+        if (p.deadline > t) continue;
+        this.pending.delete(index);
+        p.reject(new RaftTimeoutError('proposal'));
+      }
+    }
+    const expired = (w: ReadWaiter): boolean => {
+      if (w.deadline > t) return false;
+      w.reject(new RaftTimeoutError('read'));
+      return true;
+    };
+    if (this.readQueue.length > 0) this.readQueue = this.readQueue.filter((w) => !expired(w));
+    if (this.readInflight) this.readInflight.waiters = this.readInflight.waiters.filter((w) => !expired(w));
+    for (const r of this.readApplyWait) r.waiters = r.waiters.filter((w) => !expired(w));
+  }
+
+  /**
+   * Resolve once a linearizable read may be served from the local state machine: the leader
+   * confirmed its leadership with a quorum after the call, and this node applied at least the
+   * commit index it reported. Reads arriving together share one round. Immediate on a single voter.
+   */
+  readIndex(): Promise<void> {
+    if (this.failed) return Promise.reject(new RaftStoppedError(this.failed));
+    if (this.closing) return Promise.reject(new RaftStoppedError());
+    if (this.isSingleVoter() && this.isLeader()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.readQueue.push({ deadline: performance.now() + this.requestTimeoutMs(), resolve, reject });
+      this.maybeRequestRead();
+    });
+  }
+
+  private maybeRequestRead(): void {
+    if (this.readInflight || this.readQueue.length === 0 || this.closed || this.failed) return;
+    const ctx = `${this.opts.id}/${++this.readSeq}`;
+    if (!this.core.readIndex(ctx)) return; // no known leader: retried on the next tick
+    this.readInflight = { ctx, waiters: this.readQueue, tick: this.ticks };
+    this.readQueue = [];
+    this.kick();
+  }
+
+  private onReadStates(states: ReadState[]): void {
+    for (const rs of states) {
+      if (!this.readInflight || rs.context !== this.readInflight.ctx) continue;
+      const waiters = this.readInflight.waiters;
+      this.readInflight = undefined;
+      if (this.core.status().applied >= rs.index) for (const w of waiters) w.resolve();
+      else this.readApplyWait.push({ index: rs.index, waiters });
+    }
+    this.maybeRequestRead();
+  }
+
+  private releaseReads(applied: number): void {
+    if (this.readApplyWait.length === 0) return;
+    const keep: Array<{ index: number; waiters: ReadWaiter[] }> = [];
+    for (const r of this.readApplyWait) {
+      if (r.index <= applied) for (const w of r.waiters) w.resolve();
+      else keep.push(r);
+    }
+    this.readApplyWait = keep;
   }
 
   /**
@@ -186,16 +330,33 @@ export class RaftNode<R> {
    * `NotLeaderError` on a follower and `RaftStoppedError` once closing or failed.
    */
   propose(data: Uint8Array): Promise<R> {
+    return this.proposeEntry(data, 'normal');
+  }
+
+  /**
+   * Propose a membership change. `data` is a JSON object with at least `type` and `nodeId` (see
+   * `ConfChange`); extra fields (member metadata) reach the state machine untouched.
+   */
+  proposeConfChange(data: Uint8Array): Promise<R> {
+    return this.proposeEntry(data, 'confChange');
+  }
+
+  private proposeEntry(data: Uint8Array, type: 'normal' | 'confChange'): Promise<R> {
     if (this.failed) return Promise.reject(new RaftStoppedError(this.failed));
     if (this.closing) return Promise.reject(new RaftStoppedError());
     let pos: { index: number; term: number };
     try {
-      pos = this.core.propose(data);
+      pos = this.core.propose(data, type);
     } catch (e) {
       return Promise.reject(e as Error);
     }
     return new Promise<R>((resolve, reject) => {
-      this.pending.set(pos.index, { term: pos.term, resolve, reject });
+      this.pending.set(pos.index, {
+        term: pos.term,
+        deadline: performance.now() + this.requestTimeoutMs(),
+        resolve,
+        reject,
+      });
       this.kick();
     });
   }
@@ -218,10 +379,7 @@ export class RaftNode<R> {
     try {
       while (this.core.hasReady() && !this.failed) {
         const rd = this.core.ready();
-        if (rd.snapshot) {
-          // Only a multi-voter cluster sends snapshots; this driver does not install them yet.
-          throw new Error('raft: installing a leader snapshot is not supported by this driver');
-        }
+        if (rd.snapshot) await this.restoreSnapshot(rd.snapshot, rd.hardState);
         let write: Promise<void> | undefined;
         const hs = rd.hardState ?? this.deferredHardState;
         if (rd.entries.length > 0 || rd.mustSync) {
@@ -230,11 +388,32 @@ export class RaftNode<R> {
         } else if (rd.hardState) {
           this.deferredHardState = rd.hardState;
         }
+        let snaps: Message[] | undefined;
+        let later: Message[] = [];
+        if (rd.messages.length > 0 && this.opts.transport) {
+          const early: Message[] = [];
+          for (const m of rd.messages) {
+            if (m.type === 'snapshot') (snaps ??= []).push(m);
+            // A leader's appends and heartbeats may go out while its own fsync runs (Raft thesis
+            // §10.2.1): it counts itself toward a quorum only once its entries are stable.
+            else if (m.type === 'append' || m.type === 'heartbeat') early.push(m);
+            else later.push(m);
+          }
+          if (early.length > 0) this.opts.transport(early);
+        }
         // Apply what is already committed while the new batch's fsync runs on the thread pool.
         if (rd.committedEntries.length > 0) this.applyCommitted(rd.committedEntries);
         if (write) await write;
-        if (rd.messages.length > 0 && this.opts.transport) this.opts.transport(rd.messages);
+        if (later.length > 0) this.opts.transport!(later);
+        later = [];
         this.core.advance(rd);
+        if (rd.snapshot || rd.committedEntries.some((e) => e.type === 'confChange')) this.single = undefined;
+        if (snaps) this.sendSnapshots(snaps);
+        if (rd.readStates.length > 0) this.onReadStates(rd.readStates);
+        if (rd.softState && rd.softState.lead !== this.lastLead) {
+          this.lastLead = rd.softState.lead;
+          this.opts.onLeaderChange?.(rd.softState.lead);
+        }
       }
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
@@ -250,6 +429,43 @@ export class RaftNode<R> {
     }
   }
 
+  /**
+   * A snapshot from the leader: the state machine takes it durably first, then the WAL restarts
+   * after it (a crash in between leaves the state machine ahead of the WAL, which `open` handles).
+   */
+  private async restoreSnapshot(snap: Snapshot, hs: HardState | undefined): Promise<void> {
+    if (!this.opts.installSnapshot) throw new Error('raft: received a snapshot but cannot install one');
+    await this.opts.installSnapshot(snap);
+    const st = this.core.status();
+    const hard = hs ?? { term: st.term, vote: st.vote, commit: Math.max(st.commit, snap.meta.index) };
+    await this.wal.resetTo(snap.meta, hard);
+    this.deferredHardState = undefined;
+    // Proposals at or below the snapshot may or may not be in it (committed by the new leader, or
+    // overwritten): their outcome is unknown, which is what a timeout says.
+    for (const [index, p] of this.pending) {
+      if (index > snap.meta.index) continue;
+      this.pending.delete(index);
+      p.reject(new RaftTimeoutError('proposal (superseded by a snapshot; outcome unknown)'));
+    }
+    this.releaseReads(snap.meta.index);
+  }
+
+  /**
+   * The core asked for a snapshot to be sent: send the state machine as of now (at or after the
+   * compaction point the core had in mind), with the matching term and configuration.
+   */
+  private sendSnapshots(msgs: Message[]): void {
+    if (!this.opts.takeSnapshot || !this.opts.transport) return;
+    const st = this.core.status();
+    const term = this.core.log.term(st.applied);
+    if (term === undefined) return; // retried by the core after an election timeout
+    const conf: ConfState = { voters: st.voters, learners: st.learners };
+    const data = this.opts.takeSnapshot();
+    this.opts.transport(
+      msgs.map((m) => ({ ...m, snapshot: { meta: { index: st.applied, term, conf }, data } }) as Message),
+    );
+  }
+
   private applyCommitted(entries: Entry[]): void {
     const results = this.opts.apply(entries);
     for (let i = 0; i < entries.length; i++) {
@@ -260,6 +476,8 @@ export class RaftNode<R> {
       if (p.term === e.term) p.resolve(results[i] as R);
       else p.reject(new NotLeaderError(this.core.status().lead));
     }
+    const last = entries[entries.length - 1];
+    if (last) this.releaseReads(last.index);
   }
 
   private fail(err: Error): void {
@@ -270,12 +488,50 @@ export class RaftNode<R> {
     const stopped = new RaftStoppedError(err);
     for (const p of this.pending.values()) p.reject(stopped);
     this.pending.clear();
+    this.rejectReads(stopped);
     this.opts.onFatal?.(err);
   }
 
   private waitIdle(): Promise<void> {
     if (!this.running && (!this.core.hasReady() || this.failed)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private rejectReads(err: Error): void {
+    const all = [
+      ...this.readQueue,
+      ...(this.readInflight?.waiters ?? []),
+      ...this.readApplyWait.flatMap((r) => r.waiters),
+    ];
+    this.readQueue = [];
+    this.readInflight = undefined;
+    this.readApplyWait = [];
+    for (const w of all) w.reject(err);
+  }
+
+  /** Whether this node is the only voter (reads and writes need nobody else). */
+  isSingleVoter(): boolean {
+    if (this.single === undefined) {
+      const conf = this.core.confState();
+      this.single = conf.voters.length === 1 && conf.voters[0] === this.opts.id;
+    }
+    return this.single;
+  }
+
+  /** The current leader ("" when unknown). */
+  leader(): NodeId {
+    return this.core.status().lead;
+  }
+
+  /** Replication progress of every peer (leader only; empty elsewhere). */
+  progress(): ReturnType<RaftCore['progress']> {
+    return this.core.progress();
+  }
+
+  /** Hand leadership to `to` (leader only). */
+  transferLeadership(to: NodeId): void {
+    this.core.transferLeadership(to);
+    this.kick();
   }
 
   /** Whether this node leads (always true for a healthy single voter). */
@@ -329,6 +585,7 @@ export class RaftNode<R> {
     this.closed = true;
     for (const p of this.pending.values()) p.reject(new RaftStoppedError());
     this.pending.clear();
+    this.rejectReads(new RaftStoppedError());
     if (this.deferredHardState && !this.failed)
       await this.wal.save(this.deferredHardState, [], true).catch(() => undefined);
     await this.wal.close().catch(() => undefined);

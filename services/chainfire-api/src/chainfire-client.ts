@@ -1,7 +1,15 @@
 /** A typed client for ChainFire's REST API, on the shared client kit. */
 import { ApiClient, ApiClientError } from '@photoncloud/http-kit/client';
 import type { ApiClientOptions, PaginateOptions } from '@photoncloud/http-kit/client';
-import type { ClusterStatus, DeleteResult, KvItem, KvList, PutResult } from './schemas.js';
+import type {
+  AddMemberBody,
+  ClusterMember,
+  ClusterStatus,
+  DeleteResult,
+  KvItem,
+  KvList,
+  PutResult,
+} from './schemas.js';
 
 /** Options of `ChainFireClient.put`. */
 export interface PutOptions {
@@ -101,5 +109,10 @@ export class ChainFireClient {
   /** Node, term, role, leader and members. */
   async clusterStatus(): Promise<ClusterStatus> {
     return this.api.get<ClusterStatus>('/api/v1/cluster/status');
+  }
+
+  /** Add a cluster member (a learner unless `is_learner: false`). */
+  async addMember(body: AddMemberBody): Promise<ClusterMember> {
+    return this.api.post<ClusterMember>('/api/v1/cluster/members', body);
   }
 }

@@ -128,3 +128,28 @@ export const ClusterStatus = Type.Object({
 });
 /** Cluster status. */
 export type ClusterStatus = Static<typeof ClusterStatus>;
+
+/** Body of `POST /api/v1/cluster/members` (guide §1). */
+export const AddMemberBody = Type.Object({
+  node_id: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description: 'Small numeric ID for the new member; default the next free one',
+    }),
+  ),
+  address: Type.String({
+    minLength: 3,
+    maxLength: 300,
+    pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}$',
+    description: 'The new member’s gRPC address host:port (peer traffic rides on ChainFire’s gRPC port)',
+  }),
+  name: Type.Optional(Type.String({ maxLength: 128, description: 'Member name' })),
+  is_learner: Type.Optional(
+    Type.Boolean({
+      description:
+        'Add as a learner (default true: it catches up without counting toward the quorum, then is promoted — `photoncloud serve chainfire --join` promotes itself)',
+    }),
+  ),
+});
+/** Body of an add-member request. */
+export type AddMemberBody = Static<typeof AddMemberBody>;

@@ -18,6 +18,7 @@ import type { Logger } from '@photoncloud/log';
 import { openChainFire } from './engine.js';
 import type { ChainFire } from './engine.js';
 import { startEtcdGrpcServer } from './grpc/index.js';
+import { raftServiceDefinition, raftServiceImpl } from './cluster/peer-transport.js';
 import type { EtcdGrpcServer } from './grpc/index.js';
 import { registerChainFireRoutes } from './routes/index.js';
 
@@ -43,6 +44,25 @@ export interface ChainFireServerConfig {
    * `authMode`/`jwksUrl`.
    */
   auth?: AuthOptions;
+  /**
+   * gRPC address (`host:port`) of a member of an existing ChainFire cluster to join on first start
+   * (empty data directory). Needs a fixed gRPC port and a dialable host: peers reach this member at
+   * `http://<host>:<grpcPort>`.
+   */
+  join?: string;
+  /** Log entries kept for lagging followers before they need a snapshot (default 5000). */
+  snapshotCatchUpEntries?: number;
+  /** Checkpoint after this many applied entries (default 10 000). */
+  checkpointEntries?: number;
+  /** How long a request waits for a leader or quorum before 503/UNAVAILABLE (default 5000 ms). */
+  requestTimeoutMs?: number;
+}
+
+function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 /** A running ChainFire server. */
@@ -82,10 +102,24 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     cfg.grpcPort !== 0 && !isWildcardHost(cfg.host)
       ? [`http://${formatHostPort(cfg.host, cfg.grpcPort)}`]
       : undefined;
+  if (cfg.join !== undefined && advertise === undefined) {
+    throw new ConfigError(
+      'joining a cluster needs a fixed gRPC port on a dialable address',
+      'Pass --grpc-port <port> and a --host other than 0.0.0.0/:: so that peers can reach this member.',
+    );
+  }
+  const snapshotCatchUpEntries =
+    cfg.snapshotCatchUpEntries ?? envInt('PHOTONCLOUD_CHAINFIRE_SNAPSHOT_CATCHUP_ENTRIES');
+  const checkpointEntries = cfg.checkpointEntries ?? envInt('PHOTONCLOUD_CHAINFIRE_CHECKPOINT_ENTRIES');
   const engine: ChainFire = await openChainFire({
     dataDir: cfg.dataDir,
     logger: logger.child({ component: 'engine' }),
-    ...(advertise === undefined ? {} : { clientUrls: advertise }),
+    // Peer traffic rides on the gRPC listener: the peer URL is the client URL.
+    ...(advertise === undefined ? {} : { clientUrls: advertise, peerUrls: advertise }),
+    ...(cfg.join === undefined ? {} : { join: cfg.join }),
+    ...(snapshotCatchUpEntries === undefined ? {} : { snapshotCatchUpEntries }),
+    ...(checkpointEntries === undefined ? {} : { checkpointEntries }),
+    ...(cfg.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: cfg.requestTimeoutMs }),
   });
 
   let service: Service | undefined;
@@ -118,7 +152,13 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     });
     // The routes read the Raft status straight from the engine (`clusterStatus()`).
     registerChainFireRoutes(service.app, { store: engine });
-    grpc = await startEtcdGrpcServer(engine, { host: cfg.host, port: cfg.grpcPort });
+    grpc = await startEtcdGrpcServer(engine, {
+      host: cfg.host,
+      port: cfg.grpcPort,
+      extraServices: [
+        { definition: raftServiceDefinition, impl: raftServiceImpl(() => engine.peerHandlers()) },
+      ],
+    });
     const http = await service.listen({ host: cfg.host, port: cfg.httpPort });
     const grpcAddress = formatHostPort(connectHost(cfg.host), grpc.port);
     logger.info(

@@ -83,9 +83,16 @@ export const serveSpec: CommandSpec = {
       description: `ChainFire gRPC endpoints host:port,… holding the state (default $${ENV.storeEndpoints} or ChainFire on this machine)`,
     },
     json: { type: 'boolean', description: 'Print the bound listeners as one JSON line on stdout once ready' },
+    join: {
+      type: 'string',
+      valueName: 'ADDR',
+      description:
+        'chainfire only: gRPC host:port of a member of an existing cluster to join (first start, empty data dir)',
+    },
   },
   examples: [
     'photoncloud serve chainfire',
+    'photoncloud serve chainfire --host 10.0.0.6 --join 10.0.0.5:50051',
     'photoncloud serve chainfire --host 10.0.0.5 --data-dir /var/lib/photoncloud',
     'photoncloud serve chainfire --http-port 0 --grpc-port 0 --json',
   ],
@@ -106,6 +113,8 @@ export interface ServeSettings {
   /** The other services' REST base URLs. */
   serviceUrls: Record<string, string>;
   json: boolean;
+  /** ChainFire: a member of the cluster to join. */
+  join?: string;
 }
 
 /** The port a listener of another service has under the same offset/overrides (for defaults). */
@@ -218,7 +227,13 @@ export function resolveServeSettings(argv: readonly string[], ctx: CliEnv): Serv
   }
   if (auth.mode === 'required' && jwksUrl === undefined && service.name !== 'iam')
     throw requiredNeedsJwks(auth.reason);
+  const joinFlag = stringFlag(args, 'join');
+  if (joinFlag !== undefined && service.name !== 'chainfire') {
+    throw new UsageError(`--join applies to chainfire only, not ${service.name}`);
+  }
+  const join = joinFlag === undefined ? undefined : parseEndpoints(joinFlag, '--join')[0];
   return {
+    ...(join === undefined ? {} : { join }),
     service,
     dataDir,
     serviceDir: dataDirLayout(dataDir).serviceDir(service.name),
@@ -325,6 +340,7 @@ export async function serveCommand(
       ...(s.jwksUrl === undefined ? {} : { jwksUrl: s.jwksUrl }),
       storeEndpoints: s.storeEndpoints,
       serviceUrls: s.serviceUrls,
+      ...(s.join === undefined ? {} : { join: s.join }),
       openStore,
       auth: (auth = buildAuth({
         mode: s.authMode,

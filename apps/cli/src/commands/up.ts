@@ -17,7 +17,7 @@ import {
   resolveAuthMode,
 } from '@photoncloud/config';
 import { formatHelp, parseCommandArgs, stringFlag } from '../args.js';
-import { requiredNeedsJwks } from './serve.js';
+import { parseEndpoints, requiredNeedsJwks } from './serve.js';
 import type { CommandSpec } from '../args.js';
 import { CliError } from '../cli-error.js';
 import { isHealthy } from '../http-probe.js';
@@ -85,11 +85,18 @@ export const upSpec: CommandSpec = {
       valueName: 'SECONDS',
       description: 'Grace period before SIGKILL on shutdown (default 15)',
     },
+    join: {
+      type: 'string',
+      valueName: 'ADDR',
+      description:
+        'Add this machine to an existing PhotonCloud: its ChainFire joins the cluster of the member at this gRPC host:port',
+    },
   },
   examples: [
     'photoncloud up',
     'photoncloud up --port-offset 1000 --data-dir /tmp/pc',
     'photoncloud up --host 0.0.0.0',
+    'photoncloud up --host 10.0.0.6 --join 10.0.0.5:50051',
   ],
 };
 
@@ -133,6 +140,8 @@ export async function upCommand(
   const auth = resolveAuthMode(host, requestedMode === undefined ? undefined : parseAuthMode(requestedMode));
   const readyTimeoutMs = secondsSetting(stringFlag(args, 'ready-timeout'), '--ready-timeout', 120);
   const stopTimeoutMs = secondsSetting(stringFlag(args, 'stop-timeout'), '--stop-timeout', 15);
+  const joinFlag = stringFlag(args, 'join');
+  const join = joinFlag === undefined ? undefined : parseEndpoints(joinFlag, '--join')[0];
   const layout = dataDirLayout(dataDir);
   // Every service keeps its state in this machine's ChainFire and verifies tokens with this machine's IAM.
   const dial = connectHost(host);
@@ -252,6 +261,7 @@ export async function upCommand(
         scrapeTargets,
         serviceUrls,
         ...(jwksUrl === undefined ? {} : { jwksUrl }),
+        ...(join === undefined ? {} : { join }),
         logFile: layout.logFile(def.name),
         ctx,
         io,
@@ -319,6 +329,8 @@ interface MemberContext {
   storeEndpoints?: string;
   /** IAM's JWKS URL, passed to every other service. */
   jwksUrl?: string;
+  /** ChainFire: a member of the cluster to join (`up --join`). */
+  join?: string;
   /** Every service's /metrics URL (comma-separated), NightLight's default scrape targets. */
   scrapeTargets: string;
   /** `name=url,…` of every service's REST API, passed as PHOTONCLOUD_SERVICE_URLS. */
@@ -352,6 +364,7 @@ function startMember(def: ServiceDefinition, ports: Record<string, number>, mc: 
   if (def.name !== 'chainfire' && mc.storeEndpoints !== undefined)
     args.push('--store-endpoints', mc.storeEndpoints);
   if (def.name !== 'iam' && mc.jwksUrl !== undefined) args.push('--jwks-url', mc.jwksUrl);
+  if (def.name === 'chainfire' && mc.join !== undefined) args.push('--join', mc.join);
   const rec: RunService = {
     name: def.name,
     title: def.title,

@@ -1,19 +1,77 @@
 /**
- * The etcd Cluster service. Membership is read from the store; changes are answered as etcd 3.4
- * answers them wherever etcd would refuse too (unknown member, peer URL taken, promoting a voter,
- * removing the last member), and with a clear "not supported" where only a multi-node ChainFire
- * could comply (clustering comes in a later release).
+ * The etcd Cluster service. Membership is read from the store. On ChainFire's engine, MemberAdd,
+ * MemberRemove and MemberPromote change the Raft membership (learner first, one change at a time,
+ * etcd's strict reconfiguration check); they are refused as etcd 3.4 refuses them (unknown member,
+ * peer URL taken, promoting a voter or a learner that lags, losing the quorum). MemberUpdate and any
+ * change on a store without membership support answer a clear "not supported".
  */
 import type * as grpc from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type * as pb from '@photoncloud/etcd-proto';
+import { StoreError } from '@photoncloud/store';
 import type { Member, ResponseHeader } from '@photoncloud/store';
 import { headerToWire } from './convert.js';
-import { API_ERRORS } from './grpc-errors.js';
+import { API_ERRORS, EtcdGrpcError } from './grpc-errors.js';
 import { unary, type ServerContext } from './server-context.js';
+
+/** Handlers for etcdserverpb.Cluster. */
+/** What a store that can change membership offers (ChainFire's engine). */
+interface Membership {
+  memberAdd(req: { peerUrls: string[]; isLearner: boolean }): Promise<ChangeResult>;
+  memberRemove(id: string): Promise<ChangeResult>;
+  memberPromote(id: string): Promise<ChangeResult>;
+}
+
+interface ChangeReply {
+  header: pb.Outgoing<pb.ResponseHeader>;
+  member?: pb.Outgoing<pb.Member>;
+  members: Array<pb.Outgoing<pb.Member>>;
+}
+
+interface ChangeResult {
+  header: ResponseHeader;
+  member?: Member;
+  members: Member[];
+}
+
+function membershipOf(store: object): Membership | undefined {
+  const m = store as Partial<Membership>;
+  return typeof m.memberAdd === 'function' &&
+    typeof m.memberRemove === 'function' &&
+    typeof m.memberPromote === 'function'
+    ? (m as Membership)
+    : undefined;
+}
+
+/** Run a membership change, answering its refusals with etcd's status codes. */
+async function change(run: () => Promise<ChangeResult>): Promise<ChangeReply> {
+  let res: ChangeResult;
+  try {
+    res = await run();
+  } catch (e) {
+    if (e instanceof Error && e.name === 'MembershipError') {
+      const reason = (e as Error & { reason?: string }).reason;
+      if (reason === 'peerUrlExists') throw API_ERRORS.peerUrlExists();
+      if (reason === 'memberBadUrls') throw API_ERRORS.memberBadUrls();
+      if (reason === 'memberNotLearner') throw API_ERRORS.memberNotLearner();
+      if (reason === 'notEnoughStartedMembers') throw API_ERRORS.notEnoughStartedMembers();
+      throw new EtcdGrpcError(grpcStatus.FAILED_PRECONDITION, e.message);
+    }
+    if (e instanceof StoreError && e.kind === 'memberNotFound') throw API_ERRORS.memberNotFound();
+    throw e;
+  }
+  const out: ChangeReply = {
+    header: clusterHeader(res.header),
+    members: res.members.map(memberToWire),
+  };
+  if (res.member) out.member = memberToWire(res.member);
+  return out;
+}
 
 /** Handlers for etcdserverpb.Cluster. */
 export function clusterService(ctx: ServerContext): grpc.UntypedServiceImplementation {
   const { store } = ctx;
+  const membership = membershipOf(store);
   return {
     MemberList: unary(async () => {
       const { header, members } = await store.memberList();
@@ -24,7 +82,8 @@ export function clusterService(ctx: ServerContext): grpc.UntypedServiceImplement
       const { members } = await store.memberList();
       if (members.some((m) => m.peerUrls.some((u) => req.peerURLs.includes(u))))
         throw API_ERRORS.peerUrlExists();
-      throw API_ERRORS.singleNode('member add');
+      if (!membership) throw API_ERRORS.singleNode('member add');
+      return change(() => membership.memberAdd({ peerUrls: req.peerURLs, isLearner: req.isLearner }));
     }),
     MemberRemove: unary(async (req: pb.MemberIdRequest) => {
       const { members } = await store.memberList();
@@ -34,7 +93,9 @@ export function clusterService(ctx: ServerContext): grpc.UntypedServiceImplement
       if (members.filter((m) => !m.isLearner).length <= 1 && !target.isLearner) {
         throw API_ERRORS.notEnoughStartedMembers();
       }
-      throw API_ERRORS.singleNode('member remove');
+      if (!membership) throw API_ERRORS.singleNode('member remove');
+      const { members: _m, member: _one, ...rest } = await change(() => membership.memberRemove(req.ID));
+      return { ...rest, members: (await store.memberList()).members.map(memberToWire) };
     }),
     MemberUpdate: unary(async (req: pb.MemberUpdateRequest) => {
       const { header, members } = await store.memberList();
@@ -54,7 +115,9 @@ export function clusterService(ctx: ServerContext): grpc.UntypedServiceImplement
       const target = find(members, req.ID);
       if (!target) throw API_ERRORS.memberNotFound();
       if (!target.isLearner) throw API_ERRORS.memberNotLearner();
-      throw API_ERRORS.singleNode('member promote');
+      if (!membership) throw API_ERRORS.singleNode('member promote');
+      const { member: _one, ...rest } = await change(() => membership.memberPromote(req.ID));
+      return rest;
     }),
   };
 }

@@ -25,6 +25,8 @@ export interface EtcdGrpcServerOptions {
   maxRequestBytes?: number;
   /** Most operations per transaction branch (etcd's --max-txn-ops; default 128). */
   maxTxnOps?: number;
+  /** More services on the same listener (ChainFire's peer service). */
+  extraServices?: Array<{ definition: grpc.ServiceDefinition; impl: grpc.UntypedServiceImplementation }>;
 }
 
 /** A running server. */
@@ -71,6 +73,7 @@ export async function startEtcdGrpcServer(
   for (const name of Object.keys(impls) as EtcdServiceName[]) {
     server.addService(measured(services[name], sizes), impls[name]);
   }
+  for (const extra of opts.extraServices ?? []) server.addService(extra.definition, extra.impl);
   const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>

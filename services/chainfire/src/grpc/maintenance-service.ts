@@ -64,7 +64,10 @@ export function maintenanceService(ctx: ServerContext): grpc.UntypedServiceImple
       if (!target || target.isLearner) throw API_ERRORS.badLeaderTransferee();
       // The only voter already leads: the transfer is complete at once, as on a one-member etcd.
       if (target.id === status.leader) return {};
-      throw API_ERRORS.singleNode('leader transfer');
+      const mover = store as Partial<{ moveLeader(id: string): Promise<void> }>;
+      if (typeof mover.moveLeader !== 'function') throw API_ERRORS.singleNode('leader transfer');
+      await mover.moveLeader(target.id);
+      return {};
     }),
     Snapshot: (call: grpc.ServerWritableStream<object, Out<pb.SnapshotResponse>>) => {
       void streamSnapshot(ctx, call);

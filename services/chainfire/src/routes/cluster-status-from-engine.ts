@@ -1,8 +1,8 @@
 /**
- * The REST cluster status from ChainFire's engine: the engine's small Raft node ID is `node_id` (the
+ * The REST cluster status from ChainFire's engine: each member's small node ID is `node_id` (the
  * guide's `"node_id": 1`), and its etcd-compatible uint64 member ID is `member_id`.
  */
-import type { ClusterStatus } from '@photoncloud/chainfire-api';
+import type { ClusterStatus, NodeId } from '@photoncloud/chainfire-api';
 import type { ClusterStatus as EngineClusterStatus } from '../engine.js';
 import { nodeId } from './cluster-status-from-store.js';
 
@@ -19,7 +19,8 @@ export function hasClusterStatus(store: object): store is ClusterStatusSource {
 /** Map the engine's status to the wire shape. */
 export function clusterStatusFromEngine(s: EngineClusterStatus): ClusterStatus {
   // Members other than this one are known by member ID only; show their small ID when it is ours.
-  const idOf = (memberId: string) => (memberId === s.memberId ? s.nodeId : nodeId(memberId));
+  const idOf = (memberId: string): NodeId =>
+    memberId === s.memberId ? s.nodeId : (s.memberNodeIds[memberId] ?? nodeId(memberId));
   return {
     node_id: s.nodeId,
     member_id: s.memberId,

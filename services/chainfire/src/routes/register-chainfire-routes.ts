@@ -10,6 +10,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import {
+  ConflictError,
   NotFoundError,
   PayloadTooLargeError,
   PreconditionFailedError,
@@ -33,6 +34,8 @@ import type { ServiceApp } from '@photoncloud/http-kit';
 import { bytes, prefixEnd, text } from '@photoncloud/store';
 import type { KeyValue, Store } from '@photoncloud/store';
 import {
+  AddMemberBody,
+  ClusterMember,
   ClusterStatus,
   DeleteResult,
   KvItem,
@@ -320,4 +323,70 @@ export function registerChainFireRoutes(app: ServiceApp, opts: ChainFireRoutesOp
     },
     async (request) => ok(request, await clusterStatus()),
   );
+
+  app.post(
+    '/api/v1/cluster/members',
+    {
+      schema: {
+        tags: ['cluster'],
+        summary: 'Add a cluster member',
+        description:
+          'Adds a member by its gRPC address (peer traffic uses ChainFire’s gRPC port), as a learner by default. Start the new node with `photoncloud serve chainfire --join <any member’s gRPC address>` and it catches up and is promoted to voter. Adding a voter directly is refused (409) while the running voters could not form a quorum of the larger cluster.',
+        body: AddMemberBody,
+        response: responses({ 201: envelope(ClusterMember) }),
+      },
+    },
+    async (request, reply) => {
+      const body = assertValid(AddMemberBody, request.body);
+      if (!hasMembership(store)) {
+        throw new ConflictError('this store does not support membership changes through ChainFire’s API', {
+          hint: 'Use etcdctl member add against the store',
+        });
+      }
+      const peerUrl = `http://${body.address}`;
+      setAuditResource(request, body.address);
+      let res: Awaited<ReturnType<typeof store.memberAdd>>;
+      try {
+        res = await store.memberAdd({
+          peerUrls: [peerUrl],
+          isLearner: body.is_learner ?? true,
+          ...(body.name === undefined ? {} : { name: body.name }),
+          ...(body.node_id === undefined ? {} : { nodeNum: body.node_id }),
+        });
+      } catch (e) {
+        if (e instanceof Error && e.name === 'MembershipError') {
+          const reason = (e as Error & { reason?: string }).reason;
+          throw new ConflictError(e.message.replace(/^etcdserver: /, ''), {
+            details: { reason },
+            ...(reason === 'notEnoughStartedMembers'
+              ? { hint: 'Add it as a learner (is_learner: true), start it, then promote it' }
+              : {}),
+          });
+        }
+        throw e;
+      }
+      const m = res.member!;
+      reply.code(201);
+      return ok(request, {
+        id: res.nodeNum ?? body.node_id ?? 0,
+        member_id: m.id,
+        name: m.name,
+        peer_urls: m.peerUrls,
+        client_urls: m.clientUrls,
+        is_learner: m.isLearner,
+      });
+    },
+  );
+}
+
+/** A store that can change membership (ChainFire's engine). */
+interface MembershipSource {
+  memberAdd(req: { peerUrls: string[]; isLearner: boolean; name?: string; nodeNum?: number }): Promise<{
+    nodeNum?: number;
+    member?: { id: string; name: string; peerUrls: string[]; clientUrls: string[]; isLearner: boolean };
+  }>;
+}
+
+function hasMembership(store: object): store is MembershipSource {
+  return typeof (store as Partial<MembershipSource>).memberAdd === 'function';
 }

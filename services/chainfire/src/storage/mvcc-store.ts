@@ -8,7 +8,8 @@
  * - `revs`  user key → [main, sub] duplicates (dupSort): the key's revisions, to find the newest
  *           version at or before an old revision;
  * - `leases` leaseKey(id) → { ttl }; `leasekeys` leaseKey(id) ‖ user key → empty (the lease's keys);
- * - `meta`  applied index/term, current and compact revisions, compaction progress, identity.
+ * - `meta`  applied index/term, current and compact revisions, compaction progress, identity, and the
+ *           cluster members (updated by the membership-change entries, in the same transaction).
  *
  * Each batch of committed Raft entries is applied in ONE LMDB write transaction that also records the
  * applied index, so a restart replays exactly the WAL entries after it. LMDB runs without fsync per
@@ -37,6 +38,8 @@ import { MAX_KEY_BYTES } from '../core/limits.js';
 import { compareHolds } from '../core/compare.js';
 import { finishRange, materializeLimit } from '../core/range-result.js';
 import { decodeCommand } from '../core/commands.js';
+import { decodeValue, encodeValue } from '../core/value-codec.js';
+import type { Codable } from '../core/value-codec.js';
 import type { Command } from '../core/commands.js';
 import type { NormDelete, NormOp, NormPut, NormRange, NormTxn } from '../core/requests.js';
 
@@ -102,6 +105,34 @@ export interface Identity {
   name: string;
   peerUrls: string[];
   clientUrls: string[];
+}
+
+/** A cluster member as recorded by the applied membership changes. */
+export interface MemberRecord {
+  id: string;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+  /** Small numeric ID (1 for the member that started the cluster). */
+  nodeNum: number;
+}
+
+/** Membership change entry data: Raft's `{type, nodeId}` plus the member's metadata. */
+interface ConfChangeData {
+  type?: unknown;
+  nodeId?: unknown;
+  name?: unknown;
+  peerUrls?: unknown;
+  clientUrls?: unknown;
+  nodeNum?: unknown;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Database<any, any>;
+
+function strings(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
 }
 
 /** A committed log entry handed to `applyBatch`. */
@@ -416,8 +447,11 @@ export class MvccStore {
           res.outcomes.push({ noop: { revision: this.rev } });
           continue;
         }
-        // Empty entries are a new leader's no-op; membership changes live in Raft (single voter now).
-        if (e.data.length === 0 || e.type === 'confChange') {
+        // Empty entries are a new leader's no-op; membership changes update the member table.
+        if (e.type === 'confChange') {
+          this.applyMemberChange(e.data);
+          res.outcomes.push({ noop: { revision: this.rev } });
+        } else if (e.data.length === 0) {
           res.outcomes.push({ noop: { revision: this.rev } });
         } else {
           res.outcomes.push(this.applyCommand(decodeCommand(e.data), res));
@@ -428,6 +462,104 @@ export class MvccStore {
       void this.meta.put('revision', this.rev);
     });
     return res;
+  }
+
+  /** The members as of the applied index (empty before the first membership entry is applied). */
+  members(): MemberRecord[] {
+    return ((this.meta.get('members') as MemberRecord[] | undefined) ?? []).map((m) => ({ ...m }));
+  }
+
+  private applyMemberChange(data: Uint8Array): void {
+    let cc: ConfChangeData;
+    try {
+      cc = JSON.parse(Buffer.from(data).toString('utf8')) as ConfChangeData;
+    } catch {
+      return;
+    }
+    if (typeof cc.nodeId !== 'string') return;
+    const id = cc.nodeId;
+    const members = this.members();
+    const at = members.findIndex((m) => m.id === id);
+    if (cc.type === 'removeNode') {
+      if (at >= 0) members.splice(at, 1);
+    } else if (cc.type === 'addNode' || cc.type === 'addLearner') {
+      const prev = at >= 0 ? members[at] : undefined;
+      const m: MemberRecord = {
+        id,
+        name: typeof cc.name === 'string' ? cc.name : (prev?.name ?? ''),
+        peerUrls: strings(cc.peerUrls) ?? prev?.peerUrls ?? [],
+        clientUrls: strings(cc.clientUrls) ?? prev?.clientUrls ?? [],
+        // addLearner never demotes a voter (as in Raft's configuration).
+        isLearner: cc.type === 'addLearner' && (prev === undefined || prev.isLearner),
+        nodeNum: typeof cc.nodeNum === 'number' ? cc.nodeNum : (prev?.nodeNum ?? 1),
+      };
+      if (at >= 0) members[at] = m;
+      else members.push(m);
+    } else {
+      return;
+    }
+    void this.meta.put('members', members);
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * The whole state machine (every table but this member's identity and applied index) as one
+   * buffer, read in one LMDB read transaction: a Raft snapshot at `appliedIndex`.
+   */
+  exportSnapshot(): Uint8Array {
+    const dump = (db: AnyDb): Codable[] => {
+      const rows: Codable[] = [];
+      for (const { key, value } of db.getRange({})) rows.push([key as Codable, value as Codable]);
+      return rows;
+    };
+    const meta: Record<string, Codable> = {};
+    for (const k of ['revision', 'compactRevision', 'compactDone', 'compactJob', 'members']) {
+      const v = this.meta.get(k);
+      if (v !== undefined) meta[k] = v as Codable;
+    }
+    return encodeValue({
+      format: 'chainfire-raft-snapshot-v1',
+      meta,
+      keys: dump(this.keys as AnyDb),
+      revs: dump(this.revs as AnyDb),
+      hist: dump(this.hist as AnyDb),
+      leases: dump(this.leases as AnyDb),
+      leaseKeys: dump(this.leaseKeys as AnyDb),
+    });
+  }
+
+  /**
+   * Replace the whole state machine with a snapshot taken by `exportSnapshot` on another member,
+   * at Raft position `at`, in one transaction, then sync it to disk.
+   */
+  async importSnapshot(data: Uint8Array, at: { index: number; term: number }): Promise<void> {
+    const v = decodeValue(data) as Record<string, Codable> | undefined;
+    if (!v || typeof v !== 'object' || v.format !== 'chainfire-raft-snapshot-v1')
+      throw new Error('mvcc: not a ChainFire Raft snapshot');
+    const tables: Array<[string, AnyDb]> = [
+      ['keys', this.keys as AnyDb],
+      ['revs', this.revs as AnyDb],
+      ['hist', this.hist as AnyDb],
+      ['leases', this.leases as AnyDb],
+      ['leaseKeys', this.leaseKeys as AnyDb],
+    ];
+    this.env.transactionSync(() => {
+      for (const [name, db] of tables) {
+        for (const key of [...db.getKeys({})]) void db.remove(key);
+        for (const row of (v[name] as Codable[][] | undefined) ?? []) void db.put(row[0], row[1]);
+      }
+      const meta = (v.meta ?? {}) as Record<string, Codable>;
+      for (const k of ['revision', 'compactRevision', 'compactDone', 'compactJob', 'members']) {
+        if (meta[k] === undefined) void this.meta.remove(k);
+        else void this.meta.put(k, meta[k]);
+      }
+      this.applied = { index: at.index, term: at.term };
+      void this.meta.put('applied', this.applied);
+    });
+    this.rev = (this.meta.get('revision') as number | undefined) ?? 1;
+    this.compactRev = (this.meta.get('compactRevision') as number | undefined) ?? 0;
+    await this.sync();
   }
 
   private applyCommand(cmd: Command, res: BatchResult): Outcome {

@@ -1,0 +1,335 @@
+/**
+ * Peer traffic between ChainFire members, over the same gRPC listener as the etcd API (port 50051).
+ *
+ * Service `photoncloud.chainfire.raft.v1.Raft`, every message an opaque byte string:
+ * - `Stream` (client stream, long-lived, one per peer): batches of Raft messages (`encodeMessages`),
+ *   one batch per stream message, in order; `Step` (unary) takes one batch too;
+ * - `Snapshot` (client stream): one Raft snapshot message, as a header frame (the message with
+ *   empty data and the total length) followed by data chunks of at most 1 MiB;
+ * - `Forward` (unary): a client request a follower hands to the leader: `{method, args}` in
+ *   ChainFire's value codec, answered with `{ok}` or `{error, message}`.
+ *
+ * Sending is fire-and-forget: Raft retries what is lost, so a failed call is only logged.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { decodeMessages, encodeMessages } from '@photoncloud/raft';
+import type { Logger, Message } from '@photoncloud/raft';
+import { StoreError } from '@photoncloud/store';
+import type { StoreErrorKind } from '@photoncloud/store';
+import { decodeValue, encodeValue } from '../core/value-codec.js';
+import type { Codable } from '../core/value-codec.js';
+
+const PREFIX = '/photoncloud.chainfire.raft.v1.Raft/';
+/** Snapshot data chunk size. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Largest batch of Raft messages per `Step` call (appends are capped at 1 MiB each by the core). */
+const STEP_BATCH_BYTES = 1024 * 1024;
+
+const raw = (b: Buffer): Buffer => b;
+
+function method(
+  name: string,
+  requestStream: boolean,
+): grpc.MethodDefinition<Buffer, Buffer> & { originalName: string } {
+  return {
+    path: `${PREFIX}${name}`,
+    requestStream,
+    responseStream: false,
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw,
+    originalName: name,
+  };
+}
+
+/** The gRPC service definition of the peer protocol. */
+export const raftServiceDefinition: grpc.ServiceDefinition = {
+  Step: method('Step', false),
+  Stream: method('Stream', true),
+  Snapshot: method('Snapshot', true),
+  Forward: method('Forward', false),
+};
+
+/** Errors that cross the Forward call with their meaning intact. */
+export class MembershipError extends Error {
+  constructor(
+    readonly reason:
+      'notEnoughStartedMembers' | 'learnerNotReady' | 'memberNotLearner' | 'peerUrlExists' | 'memberBadUrls',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MembershipError';
+  }
+}
+
+/** What the receiving side does with peer traffic (the engine). */
+export interface PeerHandlers {
+  step(messages: Message[]): void;
+  /** Run a forwarded request locally (this node believes it leads). */
+  forward(method: string, args: Codable[]): Promise<Codable>;
+}
+
+function encodeError(e: unknown): Codable {
+  if (e instanceof StoreError) return { error: 'store', kind: e.kind, message: e.message };
+  if (e instanceof MembershipError) return { error: 'membership', kind: e.reason, message: e.message };
+  if (e instanceof TypeError || e instanceof RangeError) return { error: 'type', message: e.message };
+  return { error: 'other', message: e instanceof Error ? e.message : String(e) };
+}
+
+function decodeError(v: Record<string, Codable>): Error {
+  const message = typeof v.message === 'string' ? v.message : 'forwarded request failed';
+  if (v.error === 'store') return new StoreError(v.kind as StoreErrorKind, message);
+  if (v.error === 'membership') return new MembershipError(v.kind as MembershipError['reason'], message);
+  if (v.error === 'type') return new TypeError(message);
+  return new Error(message);
+}
+
+/** The server half: handlers for `raftServiceDefinition`. */
+export function raftServiceImpl(handlers: () => PeerHandlers | undefined): grpc.UntypedServiceImplementation {
+  return {
+    Step: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      const h = handlers();
+      if (!h) return cb({ code: grpc.status.UNAVAILABLE, details: 'raft: not started' });
+      try {
+        h.step(decodeMessages(call.request));
+      } catch (e) {
+        return cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
+      }
+      cb(null, Buffer.alloc(0));
+    },
+    Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      let failed = false;
+      call.on('data', (batch: Buffer) => {
+        const h = handlers();
+        if (!h || failed) return;
+        try {
+          h.step(decodeMessages(batch));
+        } catch (e) {
+          failed = true;
+          cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
+        }
+      });
+      call.on('error', () => undefined);
+      call.on('end', () => {
+        if (!failed) cb(null, Buffer.alloc(0));
+      });
+    },
+    Snapshot: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      const chunks: Buffer[] = [];
+      call.on('data', (c: Buffer) => chunks.push(c));
+      call.on('error', () => undefined);
+      call.on('end', () => {
+        const h = handlers();
+        if (!h) return cb({ code: grpc.status.UNAVAILABLE, details: 'raft: not started' });
+        try {
+          const head = chunks.shift();
+          if (!head) throw new Error('raft: empty snapshot stream');
+          const [m] = decodeMessages(head);
+          if (!m || m.type !== 'snapshot') throw new Error('raft: snapshot stream without a snapshot header');
+          const data = Buffer.concat(chunks);
+          h.step([{ ...m, snapshot: { meta: m.snapshot.meta, data: new Uint8Array(data) } }]);
+        } catch (e) {
+          return cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
+        }
+        cb(null, Buffer.alloc(0));
+      });
+    },
+    Forward: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      const h = handlers();
+      if (!h) return cb({ code: grpc.status.UNAVAILABLE, details: 'raft: not started' });
+      let req: { method?: Codable; args?: Codable };
+      try {
+        req = decodeValue(call.request) as { method?: Codable; args?: Codable };
+      } catch (e) {
+        return cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
+      }
+      if (typeof req.method !== 'string' || !Array.isArray(req.args))
+        return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'forward: bad request' });
+      h.forward(req.method, req.args as Codable[]).then(
+        (ok) => cb(null, Buffer.from(encodeValue({ ok }))),
+        (e: unknown) => cb(null, Buffer.from(encodeValue(encodeError(e)))),
+      );
+    },
+  };
+}
+
+/** `host:port` from a peer URL such as `http://127.0.0.1:50051`. */
+export function peerAddress(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.host === '' ? undefined : u.host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The client half: one gRPC channel per peer address. */
+export class PeerTransport {
+  private readonly clients = new Map<string, grpc.Client>();
+  /** The open message stream per peer address. */
+  private readonly streams = new Map<string, grpc.ClientWritableStream<Buffer>>();
+  private closed = false;
+  /** Failures logged per peer, to keep a dead peer from flooding the log. */
+  private readonly lastWarn = new Map<string, number>();
+
+  constructor(
+    private readonly resolve: (id: string) => string | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  private client(addr: string): grpc.Client {
+    let c = this.clients.get(addr);
+    if (!c) {
+      c = new grpc.Client(addr, grpc.credentials.createInsecure(), {
+        'grpc.max_send_message_length': -1,
+        'grpc.max_receive_message_length': -1,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+        // Notice a peer that stopped answering (paused, cut off) instead of buffering for it.
+        'grpc.keepalive_time_ms': 2000,
+        'grpc.keepalive_timeout_ms': 2000,
+        'grpc.keepalive_permit_without_calls': 1,
+      });
+      this.clients.set(addr, c);
+    }
+    return c;
+  }
+
+  private warn(addr: string, err: grpc.ServiceError | Error): void {
+    const t = Date.now();
+    if ((this.lastWarn.get(addr) ?? 0) + 5000 > t) return;
+    this.lastWarn.set(addr, t);
+    this.log.warn({ peer: addr, err: err.message }, 'raft: peer unreachable');
+  }
+
+  /** Send Raft messages (grouped per peer, snapshots streamed in chunks). Never throws. */
+  send(messages: Message[]): void {
+    if (this.closed) return;
+    const byPeer = new Map<string, Message[]>();
+    for (const m of messages) {
+      if (m.type === 'snapshot') {
+        this.sendSnapshot(m);
+        continue;
+      }
+      let l = byPeer.get(m.to);
+      if (!l) byPeer.set(m.to, (l = []));
+      l.push(m);
+    }
+    for (const [to, list] of byPeer) {
+      const addr = this.resolve(to);
+      if (!addr) continue;
+      let batch: Message[] = [];
+      let bytes = 0;
+      const flush = (): void => {
+        if (batch.length === 0) return;
+        this.write(addr, encodeMessages(batch));
+        batch = [];
+        bytes = 0;
+      };
+      for (const m of list) {
+        const size = m.type === 'append' ? m.entries.reduce((n, e) => n + e.data.length, 64) : 64;
+        if (bytes + size > STEP_BATCH_BYTES) flush();
+        batch.push(m);
+        bytes += size;
+      }
+      flush();
+    }
+  }
+
+  /**
+   * Write one batch on the peer's stream, opening it when needed. A peer that does not drain (paused
+   * or slow) loses batches instead of growing our memory: Raft resends what matters.
+   */
+  private write(addr: string, batch: Buffer): void {
+    let st = this.streams.get(addr);
+    if (st && st.writableLength > 8 * 1024 * 1024) return;
+    if (!st) {
+      const s = this.client(addr).makeClientStreamRequest<Buffer, Buffer>(
+        `${PREFIX}Stream`,
+        raw,
+        raw,
+        new grpc.Metadata(),
+        {},
+        (err) => {
+          if (this.streams.get(addr) === s) this.streams.delete(addr);
+          if (err && !this.closed) this.warn(addr, err);
+        },
+      );
+      s.on('error', () => {
+        if (this.streams.get(addr) === s) this.streams.delete(addr);
+      });
+      this.streams.set(addr, s);
+      st = s;
+    }
+    st.write(batch);
+  }
+
+  private sendSnapshot(m: Extract<Message, { type: 'snapshot' }>): void {
+    const addr = this.resolve(m.to);
+    if (!addr) return;
+    const data = m.snapshot.data;
+    this.log.info({ peer: addr, index: m.snapshot.meta.index, bytes: data.length }, 'raft: sending snapshot');
+    const call = this.client(addr).makeClientStreamRequest<Buffer, Buffer>(
+      `${PREFIX}Snapshot`,
+      raw,
+      raw,
+      new grpc.Metadata(),
+      { deadline: Date.now() + 60_000 },
+      (err) => {
+        if (err) this.warn(addr, err);
+      },
+    );
+    call.write(encodeMessages([{ ...m, snapshot: { meta: m.snapshot.meta, data: new Uint8Array(0) } }]));
+    for (let off = 0; off < data.length; off += SNAPSHOT_CHUNK_BYTES) {
+      call.write(
+        Buffer.from(data.buffer, data.byteOffset + off, Math.min(SNAPSHOT_CHUNK_BYTES, data.length - off)),
+      );
+    }
+    call.end();
+  }
+
+  private unary(addr: string, name: string, body: Buffer, timeoutMs: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.client(addr).makeUnaryRequest<Buffer, Buffer>(
+        `${PREFIX}${name}`,
+        raw,
+        raw,
+        body,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => (err ? reject(err) : resolve(res ?? Buffer.alloc(0))),
+      );
+    });
+  }
+
+  /**
+   * Run `method(args)` on the member at `addr` (the leader). Rejects with the remote error; with
+   * `StoreError('unavailable')` only when the request certainly never reached the peer (no
+   * connection), so that retrying it elsewhere cannot apply it twice; and with
+   * `StoreError('timeout')` when its fate is unknown (deadline, connection lost mid-call).
+   */
+  async forward(addr: string, method: string, args: Codable[], timeoutMs: number): Promise<Codable> {
+    let res: Buffer;
+    try {
+      res = await this.unary(addr, 'Forward', Buffer.from(encodeValue({ method, args })), timeoutMs);
+    } catch (e) {
+      const err = e as grpc.ServiceError;
+      const neverSent =
+        err.code === grpc.status.UNAVAILABLE &&
+        /No connection established|ECONNREFUSED/.test(err.details ?? '');
+      throw new StoreError(neverSent ? 'unavailable' : 'timeout');
+    }
+    const v = decodeValue(res) as Record<string, Codable>;
+    if ('error' in v) throw decodeError(v);
+    return v.ok;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.streams.values()) s.end();
+    this.streams.clear();
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

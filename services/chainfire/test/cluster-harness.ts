@@ -1,0 +1,200 @@
+/**
+ * A ChainFire cluster of real processes on loopback for tests and benchmarks: each member is
+ * `bin/photoncloud serve chainfire` with its own free ports and temp data directory; the first
+ * starts the cluster, the others `--join` it. Members can be killed (-9), paused (SIGSTOP),
+ * resumed and restarted on the same data directory and ports.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startProcess, tempDir, waitFor } from '@photoncloud/test-utils';
+import type { StartedProcess } from '@photoncloud/test-utils';
+
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** One member process. */
+export interface ClusterMember {
+  index: number;
+  httpPort: number;
+  grpcPort: number;
+  httpUrl: string;
+  grpcAddress: string;
+  dataDir: string;
+  proc: StartedProcess | undefined;
+}
+
+/** Cluster status as REST reports it (the fields tests look at). */
+export interface MemberStatus {
+  node_id: number;
+  member_id: string;
+  term: number;
+  role: string;
+  is_leader: boolean;
+  leader_id: number | null;
+  applied_index: number;
+  commit_index: number;
+  members: Array<{ id: number; member_id: string; is_learner: boolean }>;
+}
+
+/** Options of `startCluster`. */
+export interface ClusterOptions {
+  size: number;
+  /** Extra environment for every member (e.g. snapshot tuning). */
+  env?: Record<string, string>;
+}
+
+/** A running cluster; `close()` kills every member it started (by PID) and removes the data. */
+export class Cluster {
+  readonly members: ClusterMember[] = [];
+  private readonly cleanups: Array<() => Promise<void>> = [];
+
+  private constructor(private readonly env: Record<string, string>) {}
+
+  /** Start member 0, then join the others one by one (each waits for a leader). */
+  static async start(opts: ClusterOptions): Promise<Cluster> {
+    const c = new Cluster(opts.env ?? {});
+    try {
+      const used = new Set<number>();
+      const port = async (): Promise<number> => {
+        for (;;) {
+          const p = await freePort();
+          if (!used.has(p)) {
+            used.add(p);
+            return p;
+          }
+        }
+      };
+      for (let i = 0; i < opts.size; i++) {
+        const dir = await tempDir(`cf-cluster-${i}-`);
+        c.cleanups.push(() => dir.cleanup());
+        const httpPort = await port();
+        const grpcPort = await port();
+        c.members.push({
+          index: i,
+          httpPort,
+          grpcPort,
+          httpUrl: `http://127.0.0.1:${httpPort}`,
+          grpcAddress: `127.0.0.1:${grpcPort}`,
+          dataDir: dir.path,
+          proc: undefined,
+        });
+      }
+      for (const m of c.members) {
+        await c.startMember(m.index, m.index === 0 ? undefined : c.members[0]!.grpcAddress);
+        if (m.index > 0) await c.waitVoter(m.index);
+      }
+      return c;
+    } catch (e) {
+      await c.close();
+      throw e;
+    }
+  }
+
+  /** Start (or restart) member `i`; with `join` on a fresh data directory it joins the cluster. */
+  async startMember(i: number, joinAddr?: string): Promise<void> {
+    const m = this.members[i]!;
+    const args = [
+      join(REPO_ROOT, 'bin', 'photoncloud'),
+      'serve',
+      'chainfire',
+      '--data-dir',
+      m.dataDir,
+      '--host',
+      '127.0.0.1',
+      '--http-port',
+      String(m.httpPort),
+      '--grpc-port',
+      String(m.grpcPort),
+      ...(joinAddr === undefined ? [] : ['--join', joinAddr]),
+    ];
+    m.proc = await startProcess(process.execPath, args, {
+      cwd: REPO_ROOT,
+      env: { PHOTONCLOUD_LOG_LEVEL: 'warn', ...this.env },
+    });
+    await waitFor(
+      async () => {
+        try {
+          return (await fetch(`${m.httpUrl}/health`)).ok;
+        } catch {
+          if (m.proc && (await Promise.race([m.proc.exited.then(() => true), Promise.resolve(false)])))
+            throw new Error(
+              `member ${i} exited: ${m.proc.stderr().slice(-2000)} ${m.proc.stdout().slice(-2000)}`,
+            );
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `ChainFire member ${i} /health` },
+    );
+  }
+
+  /** Cluster status of member `i` (undefined when it does not answer). */
+  async status(i: number): Promise<MemberStatus | undefined> {
+    try {
+      const r = await fetch(`${this.members[i]!.httpUrl}/api/v1/cluster/status`, {
+        signal: AbortSignal.timeout(1000),
+      });
+      if (!r.ok) return undefined;
+      return ((await r.json()) as { data: MemberStatus }).data;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Wait until member `i` is a voter, as its own status reports. */
+  async waitVoter(i: number, timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      async () => {
+        const s = await this.status(i);
+        return s !== undefined && s.members.some((x) => x.member_id === s.member_id && !x.is_learner);
+      },
+      { timeoutMs, intervalMs: 100, what: `member ${i} to become a voter` },
+    );
+  }
+
+  /** The index of the member every live member agrees leads (waits for one). */
+  async waitLeader(among: number[] = this.members.map((m) => m.index), timeoutMs = 15_000): Promise<number> {
+    let leader = -1;
+    await waitFor(
+      async () => {
+        const st = await Promise.all(among.map((i) => this.status(i)));
+        const leaders = among.filter((i, k) => st[k]?.is_leader === true);
+        if (leaders.length !== 1) return false;
+        const lid = st[among.indexOf(leaders[0]!)]!.node_id;
+        if (!st.every((s) => s !== undefined && s.leader_id === lid)) return false;
+        leader = leaders[0]!;
+        return true;
+      },
+      { timeoutMs, intervalMs: 50, what: 'a leader all live members agree on' },
+    );
+    return leader;
+  }
+
+  /** Kill member `i` with SIGKILL and wait for it to be gone. */
+  async kill(i: number): Promise<void> {
+    const p = this.members[i]!.proc;
+    if (!p) return;
+    process.kill(p.pid, 'SIGKILL');
+    await p.exited;
+    this.members[i]!.proc = undefined;
+  }
+
+  /** Send SIGSTOP / SIGCONT to member `i`. */
+  signal(i: number, sig: 'SIGSTOP' | 'SIGCONT'): void {
+    const p = this.members[i]!.proc;
+    if (p) process.kill(p.pid, sig);
+  }
+
+  /** Stop every member (SIGCONT first, so a paused one can exit) and remove the data. */
+  async close(): Promise<void> {
+    for (const m of this.members) {
+      if (!m.proc) continue;
+      try {
+        process.kill(m.proc.pid, 'SIGCONT');
+      } catch {
+        // gone
+      }
+      await m.proc.stop('SIGKILL', 1000).catch(() => undefined);
+      m.proc = undefined;
+    }
+    for (const c of this.cleanups.splice(0)) await c().catch(() => undefined);
+  }
+}
