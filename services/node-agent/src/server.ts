@@ -4,12 +4,15 @@
  * components (./component.ts), which converge the machine towards the desired state in ChainFire.
  * `photoncloud serve node-agent` runs this (apps/cli/src/services/node-agent.ts); tests start it in-process.
  */
-import { readFileSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { NotFoundError } from '@photoncloud/errors';
+import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '@photoncloud/errors';
 import { httpUrl } from '@photoncloud/config';
 import { createService, envelope, ok, responses } from '@photoncloud/http-kit';
 import type { AuthOptions, Service } from '@photoncloud/http-kit';
@@ -22,7 +25,7 @@ import type { Store } from '@photoncloud/store';
 import type { AgentComponent, AgentComponentOptions } from './component.js';
 import { registerNode } from './node.js';
 import type { NodeRegistration } from './node.js';
-import { podLogFile, startPodAgent } from './pods/index.js';
+import { ImagePullError, ImageStore, podAgentSettings, podLogFile, startPodAgent } from './pods/index.js';
 import { startVmAgent } from './vm/index.js';
 import type { PodAgentSettings } from './pods/index.js';
 
@@ -144,6 +147,57 @@ export async function startNodeAgent(opts: NodeAgentOptions): Promise<NodeAgent>
       }
     },
   );
+
+  // Import an OCI image-layout tarball into this node's image cache (for machines without a registry).
+  const imageDir = join(podsDir, 'images');
+  await service.app.register(async (scope) => {
+    for (const type of ['application/x-tar', 'application/octet-stream']) {
+      scope.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+    }
+    scope.post(
+      '/api/v1/images/import',
+      {
+        bodyLimit: 16 * 1024 * 1024 * 1024,
+        config: { idempotency: false },
+        schema: {
+          tags: ['images'],
+          summary:
+            'Import an OCI image-layout tarball (Content-Type: application/x-tar) and tag it as `name`',
+          querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }),
+          response: responses({ 200: envelope(Type.Object({ name: Type.String(), digest: Type.String() })) }),
+        },
+      },
+      async (request) => {
+        const { name } = request.query as { name: string };
+        const body = request.body as Readable | undefined;
+        if (body === undefined || typeof (body as { pipe?: unknown }).pipe !== 'function') {
+          throw new UnsupportedMediaTypeError(request.headers['content-type'], {
+            hint: 'Send the tarball with "Content-Type: application/x-tar"',
+          });
+        }
+        const tmpDir = join(imageDir, 'uploads');
+        await mkdir(tmpDir, { recursive: true });
+        const file = join(tmpDir, `${randomBytes(8).toString('hex')}.tar`);
+        try {
+          await pipeline(body, createWriteStream(file, { mode: 0o600 }));
+          const store = new ImageStore(imageDir, podAgentSettings(opts.pods ?? {}).registry);
+          const digest = await store.importOciArchive(file, name).catch((err: unknown) => {
+            if (err instanceof ImagePullError)
+              throw new ValidationError('body', 'oci-image-layout', err.message);
+            // tar itself refusing the bytes: not an archive.
+            throw new ValidationError(
+              'body',
+              'oci-image-layout',
+              'The body is not an OCI image-layout tarball',
+            );
+          });
+          return ok(request, { name, digest });
+        } finally {
+          await rm(file, { force: true });
+        }
+      },
+    );
+  });
 
   const host = opts.host ?? '127.0.0.1';
   const addr = await service.listen({ host, port: opts.port ?? 0 });

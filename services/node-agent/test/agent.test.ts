@@ -247,5 +247,46 @@ describe('node agent', () => {
       const m = await fetch(`${agent.url}/metrics`);
       assert.equal(m.status, 200);
     });
+
+    test('POST /api/v1/images/import: an OCI tarball lands in the node cache; bad archives are 400', async () => {
+      agent ??= await start();
+      const work = await tempDir('oci-rest-');
+      try {
+        const img = await buildBusyboxImage(join(work.path, 'b'), true);
+        const tar = join(work.path, 'image.tar');
+        await writeOciLayout(join(work.path, 'l'), img, tar);
+        const upload = (name: string, body: Uint8Array | string, type = 'application/x-tar') =>
+          fetch(`${agent!.url}/api/v1/images/import?name=${encodeURIComponent(name)}`, {
+            method: 'POST',
+            headers: { 'content-type': type },
+            body,
+          });
+        const r = await upload('imported/rest:1', readFileSync(tar));
+        const b = (await r.json()) as { data: { name: string; digest: string } };
+        assert.equal(r.status, 200, JSON.stringify(b));
+        assert.equal(b.data.name, 'imported/rest:1');
+        assert.match(b.data.digest, /^sha256:[0-9a-f]{64}$/);
+        // In the node's cache under the agent's default registry (short names resolve against it): prepared
+        // from disk, the registry does not hold this name.
+        const offline = new ImageStore(join(agentDir(), 'pods', 'images'), reg.host);
+        const prepared = await offline.prepare('imported/rest:1');
+        assert.equal(prepared.digest, b.data.digest);
+        assert.ok(existsSync(join(prepared.rootfs, 'bin/busybox')));
+
+        const garbage = await upload('imported/rest:2', 'this is not a tarball');
+        assert.equal(garbage.status, 400);
+        assert.equal(((await garbage.json()) as { error: { code: string } }).error.code, 'VALIDATION_ERROR');
+        const tampered = join(work.path, 'tampered.tar');
+        await writeOciLayout(join(work.path, 't'), img, tampered, true);
+        const bad = await upload('imported/rest:3', readFileSync(tampered));
+        assert.equal(bad.status, 400);
+        assert.match(((await bad.json()) as { error: { message: string } }).error.message, /digest mismatch/);
+        assert.equal((await upload('Bad Name', readFileSync(tar))).status, 400);
+        assert.equal((await upload('imported/rest:4', '{}', 'application/json')).status, 415);
+        await assert.rejects(offline.prepare('imported/rest:3'), /not found/);
+      } finally {
+        await work.cleanup();
+      }
+    });
   });
 });
