@@ -121,7 +121,20 @@ describe('IPAM concurrency', () => {
       assert.notEqual(ip, 'fd00:20:0:1::1');
     }
     assert.equal(await keyCount(PRISMNET_KEYS.ipamOf(v6.id)), 40);
-    const fixed = await h.client.createPort({ subnet_id: v6.id, ip_address: 'FD00:20:0:1:0:0:0:FF' });
-    assert.equal(fixed.ip_address, 'fd00:20:0:1::ff', 'fixed IPv6 addresses are canonicalised');
+    // After lost races the allocator spreads out from a random point, so any address may be taken: use one
+    // that is not, written in upper case and uncompressed.
+    const used = new Set(ips);
+    const free = Array.from({ length: 254 }, (_, i) => (i + 2).toString(16)).find(
+      (x) => !used.has(`fd00:20:0:1::${x}`),
+    )!;
+    const fixed = await h.client.createPort({
+      subnet_id: v6.id,
+      ip_address: `FD00:20:0:1:0:0:0:${free.toUpperCase()}`,
+    });
+    assert.equal(fixed.ip_address, `fd00:20:0:1::${free}`, 'fixed IPv6 addresses are canonicalised');
+    // An address already allocated is refused as a fixed one.
+    const taken = await call(h.url, 'POST', '/api/v1/ports', { subnet_id: v6.id, ip_address: ips[0] });
+    assert.equal(taken.status, 409);
+    assert.equal(taken.body.error.details.field, 'ip_address');
   });
 });

@@ -3,7 +3,7 @@
  * the Prometheus HTTP API, remote write and scraping. Samples (WAL + blocks) live in the data dir;
  * metric metadata in ChainFire (`ctx.openStore()`).
  */
-import type { ServiceDefinition } from '../services.js';
+import { restService } from './rest-service.js';
 
 /**
  * Scrape targets: `PHOTONCLOUD_NIGHTLIGHT_SCRAPE_TARGETS`, comma-separated `/metrics` URLs, each optionally
@@ -23,44 +23,14 @@ function scrapeTargets(): Array<{ url: string; job?: string }> {
 }
 
 /** NightLight's entry for `photoncloud up` / `photoncloud serve nightlight`. */
-export const nightlight: ServiceDefinition = {
+export const nightlight = restService({
   name: 'nightlight',
   title: 'NightLight',
   summary: 'Prometheus-compatible TSDB (PromQL, Prometheus HTTP API, remote write, scraping)',
-  listeners: [
-    {
-      name: 'http',
-      defaultPort: 9090,
-      protocol: 'http',
-      description: 'Prometheus HTTP API + remote write',
-      flag: '--http-port',
-    },
-  ],
-  async start(ctx) {
-    // Loaded on demand so that `status` and `doctor` never pay for fastify and the PromQL engine.
+  defaultPort: 9090,
+  description: 'Prometheus HTTP API + remote write',
+  async start(opts) {
     const { startNightLightServer } = await import('../../../../services/nightlight/src/server.js');
-    const store = await ctx.openStore();
-    const server = await startNightLightServer({
-      store,
-      host: ctx.host,
-      port: ctx.ports['http'] ?? 9090,
-      auth: ctx.auth,
-      logger: ctx.logger,
-      dataDir: ctx.dataDir,
-      scrapeTargets: scrapeTargets(),
-    });
-    const url = server.url;
-    return {
-      listeners: [
-        {
-          name: 'http',
-          protocol: 'http',
-          description: 'Prometheus HTTP API + remote write',
-          address: url.replace(/^http:\/\//, ''),
-          url,
-        },
-      ],
-      close: () => server.close(),
-    };
+    return startNightLightServer({ ...opts, scrapeTargets: scrapeTargets() });
   },
-};
+});

@@ -5,45 +5,17 @@
  * PHOTONCLOUD_NFT_TABLE (photoncloud), PHOTONCLOUD_K8SHOST_SERVICE_CIDR (10.96.0.0/16),
  * PHOTONCLOUD_K8SHOST_REGISTRY (image registry for short names, e.g. 127.0.0.1:5000).
  */
-import type { ServiceDefinition } from '../services.js';
+import { restService } from './rest-service.js';
 
-/** The node agent's entry for `photoncloud up` / `photoncloud serve node-agent`. */
-export const nodeAgent: ServiceDefinition = {
+/** Node agent's entry for `photoncloud up` / `photoncloud serve node-agent`. */
+export const nodeAgent = restService({
   name: 'node-agent',
   title: 'Node agent',
   summary: 'this machine as a node: pods on runc (and VMs), heartbeats, service dataplane',
-  listeners: [
-    {
-      name: 'http',
-      defaultPort: 8092,
-      protocol: 'http',
-      description: 'health, metrics, pod logs',
-      flag: '--http-port',
-    },
-  ],
-  async start(ctx) {
+  defaultPort: 8092,
+  description: 'health, metrics, pod logs',
+  async start(opts) {
     const { startNodeAgent } = await import('../../../../services/node-agent/src/server.js');
-    const store = await ctx.openStore();
-    const agent = await startNodeAgent({
-      store,
-      dataDir: ctx.dataDir,
-      host: ctx.host,
-      port: ctx.ports['http'] ?? 8092,
-      auth: ctx.auth,
-      logger: ctx.logger,
-    });
-    const url = agent.url;
-    return {
-      listeners: [
-        {
-          name: 'http',
-          protocol: 'http',
-          description: 'health, metrics, pod logs',
-          address: url.replace(/^http:\/\//, ''),
-          url,
-        },
-      ],
-      close: () => agent.close(),
-    };
+    return startNodeAgent(opts);
   },
-};
+});
