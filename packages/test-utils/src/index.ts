@@ -5,3 +5,4 @@ export { waitFor, type WaitForOptions } from './wait-for.js';
 export { run, startProcess, type RunOptions, type RunResult, type StartedProcess } from './run.js';
 export { startEtcd, type StartEtcdOptions, type EtcdProcess } from './start-etcd.js';
 export { terminate } from './terminate.js';
+export { callEnvelope, type CallEnvelopeOptions, type EnvelopeResponse } from './call-envelope.js';

@@ -125,31 +125,5 @@ export async function startCluster(net: NetParams, opts: { registry?: TestRegist
   };
 }
 
-/** A JSON response. */
-export interface JsonResponse {
-  status: number;
-  headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are navigated dynamically in assertions.
-  body: any;
-}
-
-/** Send a request; every answer must be an envelope and never a 5xx. */
-export async function call(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<JsonResponse> {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] = 'application/json';
-  }
-  const res = await fetch(`${base}${path}`, init);
-  const text = await res.text();
-  const parsed = JSON.parse(text) as { success?: unknown };
-  if (res.status >= 500) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-  if (typeof parsed.success !== 'boolean') throw new Error(`${method} ${path}: not an envelope: ${text}`);
-  return { status: res.status, headers: res.headers, body: parsed };
-}
+// Every answer must be an envelope and never a 5xx (bad input is never a 500).
+export { callEnvelope as call, type EnvelopeResponse as JsonResponse } from '@photoncloud/test-utils';

@@ -3,8 +3,8 @@ import { createLogger } from '@photoncloud/log';
 import type { AuthOptions } from '@photoncloud/http-kit';
 import type { Store } from '@photoncloud/store';
 import { PlasmaVmcClient } from '@photoncloud/plasmavmc-api';
-import { tempDir } from '@photoncloud/test-utils';
-import type { TempDir } from '@photoncloud/test-utils';
+import { callEnvelope, tempDir } from '@photoncloud/test-utils';
+import type { EnvelopeResponse, TempDir } from '@photoncloud/test-utils';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openChainFire } from '../../chainfire/src/engine.js';
@@ -123,34 +123,15 @@ export async function qemuPids(agentDir: string): Promise<number[]> {
 }
 
 /** A JSON response. */
-export interface JsonResponse {
-  status: number;
-  headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are navigated dynamically in assertions.
-  body: any;
-}
+export type JsonResponse = EnvelopeResponse;
 
 /** Send a request; every answer must be an envelope and never a 5xx except the 503 a test expects. */
-export async function call(
+export function call(
   base: string,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<JsonResponse> {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.body =
-      typeof body === 'string' || body instanceof Uint8Array
-        ? (body as string | Uint8Array)
-        : JSON.stringify(body);
-    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(`${base}${path}`, init);
-  const text = await res.text();
-  const parsed = JSON.parse(text) as { success?: unknown };
-  if (res.status >= 500 && res.status !== 503)
-    throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-  if (typeof parsed.success !== 'boolean') throw new Error(`${method} ${path}: not an envelope: ${text}`);
-  return { status: res.status, headers: res.headers, body: parsed };
+  return callEnvelope(base, method, path, body, headers, { allow5xx: [503] });
 }
