@@ -32,8 +32,8 @@ export async function startInProcessPlatform(
   const running: RunningService[] = [];
   const urls = new Map<string, string>();
   const close = async (): Promise<void> => {
-    for (const a of auths) await a.close().catch(() => undefined);
     for (const svc of running.reverse()) await svc.close().catch(() => undefined);
+    for (const a of auths) await a.close().catch(() => undefined);
     for (const s of stores) await s.close().catch(() => undefined);
     await dir.cleanup();
   };

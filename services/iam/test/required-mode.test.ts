@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- OpenAPI documents and JSON bodies are navigated dynamically. */
 /**
- * Cross-service enforcement in auth mode `required`: ChainFire, IAM and every other service the CLI
- * registry has (apps/cli/src/services/*.ts, loaded generically), each with the CLI's `buildAuth`
+ * Cross-service enforcement in auth mode `required`: ChainFire, IAM and every other service of the CLI
+ * registry (`SERVICES`, started by apps/cli/test/in-process-platform.ts), each with the CLI's `buildAuth`
  * settings over ChainFire's etcd gRPC API. For EVERY route of every service's OpenAPI document (path
  * parameters filled with dummy values; public routes — `security: []` — and /health exempt):
  *   no token → 401, expired token → 401, forged tokens (another key; tampered payload) → 401,
@@ -11,22 +11,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
-import { createLogger } from '@photoncloud/log';
-import { EtcdStore } from '@photoncloud/store';
-import type { Store } from '@photoncloud/store';
-import { freePort, tempDir, waitFor } from '@photoncloud/test-utils';
+import { waitFor } from '@photoncloud/test-utils';
 // This test starts every service the way the CLI's `serve` does, so it uses the CLI's own auth wiring and registry.
 /* eslint-disable no-restricted-imports */
-import { buildAuth } from '../../../apps/cli/src/auth.js';
-import type { BuiltAuth } from '../../../apps/cli/src/auth.js';
-import type { RunningService, ServiceDefinition } from '../../../apps/cli/src/services.js';
+import { startInProcessPlatform } from '../../../apps/cli/test/in-process-platform.js';
 /* eslint-enable no-restricted-imports */
-import { startChainFireServer } from '../../chainfire/src/server.js';
 
-const logger = createLogger({ service: 'test', level: 'silent' });
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 interface Route {
@@ -35,30 +27,6 @@ interface Route {
   path: string;
   /** Where the route takes project_id, if it does. */
   projectIdIn?: 'query' | 'body';
-}
-
-/** Every ServiceDefinition exported by apps/cli/src/services/*.ts. */
-async function registryDefinitions(): Promise<ServiceDefinition[]> {
-  const dir = fileURLToPath(new URL('../../../apps/cli/src/services/', import.meta.url));
-  const out: ServiceDefinition[] = [];
-  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts')).sort()) {
-    const mod = (await import(
-      new URL(`../../../apps/cli/src/services/${f}`, import.meta.url).href
-    )) as Record<string, unknown>;
-    for (const v of Object.values(mod)) {
-      const d = v as Partial<ServiceDefinition>;
-      if (
-        d !== null &&
-        typeof d === 'object' &&
-        typeof d.name === 'string' &&
-        typeof d.start === 'function' &&
-        Array.isArray(d.listeners)
-      ) {
-        out.push(d as ServiceDefinition);
-      }
-    }
-  }
-  return out;
 }
 
 /** The routes of an OpenAPI document that need authentication. */
@@ -104,72 +72,13 @@ test(
   'every route of every service enforces authentication, revocation and tenancy in required mode',
   { timeout: 180_000 },
   async (t) => {
-    const dir = await tempDir('required-mode-');
-    const stores: Store[] = [];
-    const auths: BuiltAuth[] = [];
-    const running: Array<{ name: string; close(): Promise<void> }> = [];
+    // ChainFire, IAM and every other service of the registry, started the way `serve` starts them (the
+    // CLI's buildAuth settings over ChainFire's etcd gRPC API).
+    const platform = await startInProcessPlatform('required');
+    const dir = platform.dir;
     try {
-      const grpcPort = await freePort();
-      const iamPort = await freePort();
-      const iamUrl = `http://127.0.0.1:${iamPort}`;
-      const jwksUrl = `${iamUrl}/.well-known/jwks.json`;
-      const openStore = async (): Promise<Store> => {
-        const s = new EtcdStore({ endpoints: [`127.0.0.1:${grpcPort}`], dialTimeoutMs: 2000 });
-        stores.push(s);
-        return s;
-      };
-      const authFor = (serviceName: string): BuiltAuth => {
-        const a = buildAuth({ mode: 'required', jwksUrl, store: openStore, serviceName, logger });
-        auths.push(a);
-        return a;
-      };
-
-      // ChainFire first (everything keeps its state there), with the CLI's auth settings.
-      const cf = await startChainFireServer({
-        dataDir: `${dir.path}/chainfire`,
-        host: '127.0.0.1',
-        httpPort: 0,
-        grpcPort,
-        authMode: 'required',
-        logger,
-        auth: authFor('chainfire'),
-      });
-      running.push({ name: 'chainfire', close: () => cf.close() });
-      const bases = new Map<string, string>([['chainfire', cf.httpUrl]]);
-
-      // IAM, then every other service of the registry, started the way `serve` starts them.
-      const defs = (await registryDefinitions()).filter((d) => d.name !== 'chainfire');
-      defs.sort((a, b) => (a.name === 'iam' ? -1 : b.name === 'iam' ? 1 : a.name.localeCompare(b.name)));
-      assert.equal(defs[0]?.name, 'iam', 'the registry has IAM');
-      for (const def of defs) {
-        const ports = Object.fromEntries(
-          def.listeners.map((l) => [l.name, def.name === 'iam' && l.name === 'http' ? iamPort : 0]),
-        );
-        let svc: RunningService;
-        try {
-          svc = await def.start({
-            dataDir: `${dir.path}/${def.name}`,
-            host: '127.0.0.1',
-            ports,
-            authMode: 'required',
-            jwksUrl,
-            auth: authFor(def.name),
-            storeEndpoints: [`127.0.0.1:${grpcPort}`],
-            serviceUrls: Object.fromEntries(bases),
-            openStore,
-            logger,
-          });
-        } catch (err) {
-          // Every service of the registry must start here: a route that is not served is a route not checked.
-          throw new Error(`${def.name} did not start: ${err instanceof Error ? err.message : String(err)}`, {
-            cause: err,
-          });
-        }
-        running.push({ name: def.name, close: () => svc.close() });
-        const http = svc.listeners.find((l) => l.name === 'http');
-        if (http?.url !== undefined) bases.set(def.name, http.url);
-      }
-      for (const a of auths) await a.ready;
+      const bases = platform.urls;
+      const iamUrl = bases.get('iam')!;
 
       // Tokens: the bootstrap admin logs in; an expiring token is issued first so that it has expired by the time
       // it is used (jose allows 5 s of clock skew).
@@ -305,10 +214,7 @@ test(
 
       assert.deepEqual(failures, [], `${failures.length} enforcement failures`);
     } finally {
-      for (const r of running.reverse()) await r.close().catch(() => undefined);
-      for (const a of auths) await a.close().catch(() => undefined);
-      for (const s of stores) await s.close().catch(() => undefined);
-      await dir.cleanup();
+      await platform.close();
     }
   },
 );
