@@ -6,3 +6,4 @@ export { run, startProcess, type RunOptions, type RunResult, type StartedProcess
 export { startEtcd, type StartEtcdOptions, type EtcdProcess } from './start-etcd.js';
 export { terminate } from './terminate.js';
 export { callEnvelope, type CallEnvelopeOptions, type EnvelopeResponse } from './call-envelope.js';
+export { startLinkProxy, type LinkProxy } from './link-proxy.js';

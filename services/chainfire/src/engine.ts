@@ -111,6 +111,11 @@ export interface ChainFireOptions {
    */
   syncStateMachine?: boolean;
   /**
+   * Where to connect for a peer's advertised gRPC address (`host:port` → `host:port`); peers not
+   * listed are dialled at their advertised address. Used for relays and by the partition tests.
+   */
+  peerDial?: ReadonlyMap<string, string>;
+  /**
    * gRPC address (`host:port`) of a member of an existing cluster. On first start (empty data
    * directory) this member asks the cluster to add it (as a learner, promoted to voter once caught
    * up) instead of starting a new cluster. Ignored once the data directory holds an identity.
@@ -349,7 +354,7 @@ class ChainFireEngine implements ChainFire {
   async start(): Promise<void> {
     const o = this.opts;
     let id = this.mvcc.getIdentity() as PersistedIdentity | undefined;
-    this.transport = new PeerTransport((peer) => this.resolvePeer(peer), this.log);
+    this.transport = new PeerTransport((peer) => this.resolvePeer(peer), this.log, o.peerDial);
     if (!id && o.join !== undefined) {
       id = await this.joinCluster(o.join, this.transport);
       await this.mvcc.setIdentity(id);

@@ -18,7 +18,7 @@ import type { Logger } from '@photoncloud/log';
 import { openChainFire } from './engine.js';
 import type { ChainFire } from './engine.js';
 import { startEtcdGrpcServer } from './grpc/index.js';
-import { raftServiceDefinition, raftServiceImpl } from './cluster/peer-transport.js';
+import { parsePeerDial, raftServiceDefinition, raftServiceImpl } from './cluster/peer-transport.js';
 import type { EtcdGrpcServer } from './grpc/index.js';
 import { registerChainFireRoutes } from './routes/index.js';
 
@@ -111,6 +111,16 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
   const snapshotCatchUpEntries =
     cfg.snapshotCatchUpEntries ?? envInt('PHOTONCLOUD_CHAINFIRE_SNAPSHOT_CATCHUP_ENTRIES');
   const checkpointEntries = cfg.checkpointEntries ?? envInt('PHOTONCLOUD_CHAINFIRE_CHECKPOINT_ENTRIES');
+  let peerDial: Map<string, string> | undefined;
+  try {
+    const spec = process.env.PHOTONCLOUD_CHAINFIRE_PEER_DIAL;
+    if (spec !== undefined && spec !== '') peerDial = parsePeerDial(spec);
+  } catch (e) {
+    throw new ConfigError(
+      (e as Error).message,
+      'Set PHOTONCLOUD_CHAINFIRE_PEER_DIAL to a comma-separated list of advertised=dial address pairs, e.g. 10.0.0.2:50051=127.0.0.1:15051.',
+    );
+  }
   const engine: ChainFire = await openChainFire({
     dataDir: cfg.dataDir,
     logger: logger.child({ component: 'engine' }),
@@ -119,6 +129,7 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     ...(cfg.join === undefined ? {} : { join: cfg.join }),
     ...(snapshotCatchUpEntries === undefined ? {} : { snapshotCatchUpEntries }),
     ...(checkpointEntries === undefined ? {} : { checkpointEntries }),
+    ...(peerDial === undefined ? {} : { peerDial }),
     ...(cfg.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: cfg.requestTimeoutMs }),
   });
 

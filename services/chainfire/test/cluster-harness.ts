@@ -3,11 +3,15 @@
  * `bin/photoncloud serve chainfire` with its own free ports and temp data directory; the first
  * starts the cluster, the others `--join` it. Members can be killed (-9), paused (SIGSTOP),
  * resumed and restarted on the same data directory and ports.
+ *
+ * With `partitionable`, every member dials every other through its own link proxy (one per ordered
+ * pair, set with PHOTONCLOUD_CHAINFIRE_PEER_DIAL), so that a test can cut single directions of the
+ * peer network, or isolate a member, and heal it again.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startProcess, tempDir, waitFor } from '@photoncloud/test-utils';
-import type { StartedProcess } from '@photoncloud/test-utils';
+import { freePort, startLinkProxy, startProcess, tempDir, waitFor } from '@photoncloud/test-utils';
+import type { LinkProxy, StartedProcess } from '@photoncloud/test-utils';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -40,12 +44,16 @@ export interface ClusterOptions {
   size: number;
   /** Extra environment for every member (e.g. snapshot tuning). */
   env?: Record<string, string>;
+  /** Route peer traffic through link proxies that can be cut (`cut`, `isolate`, `heal`). */
+  partitionable?: boolean;
 }
 
 /** A running cluster; `close()` kills every member it started (by PID) and removes the data. */
 export class Cluster {
   readonly members: ClusterMember[] = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
+  /** Link proxies by `from>to` (partitionable clusters only). */
+  private readonly links = new Map<string, LinkProxy>();
 
   private constructor(private readonly env: Record<string, string>) {}
 
@@ -78,6 +86,15 @@ export class Cluster {
           proc: undefined,
         });
       }
+      if (opts.partitionable) {
+        for (const a of c.members)
+          for (const b of c.members) {
+            if (a === b) continue;
+            const p = await startLinkProxy('127.0.0.1', b.grpcPort);
+            c.cleanups.unshift(() => p.close());
+            c.links.set(`${a.index}>${b.index}`, p);
+          }
+      }
       for (const m of c.members) {
         await c.startMember(m.index, m.index === 0 ? undefined : c.members[0]!.grpcAddress);
         if (m.index > 0) await c.waitVoter(m.index);
@@ -106,9 +123,16 @@ export class Cluster {
       String(m.grpcPort),
       ...(joinAddr === undefined ? [] : ['--join', joinAddr]),
     ];
+    const dial = this.members
+      .filter((o) => o !== m && this.links.has(`${i}>${o.index}`))
+      .map((o) => `${o.grpcAddress}=127.0.0.1:${this.links.get(`${i}>${o.index}`)!.port}`);
     m.proc = await startProcess(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { PHOTONCLOUD_LOG_LEVEL: 'warn', ...this.env },
+      env: {
+        PHOTONCLOUD_LOG_LEVEL: 'warn',
+        ...this.env,
+        ...(dial.length === 0 ? {} : { PHOTONCLOUD_CHAINFIRE_PEER_DIAL: dial.join(',') }),
+      },
     });
     await waitFor(
       async () => {
@@ -181,6 +205,31 @@ export class Cluster {
   signal(i: number, sig: 'SIGSTOP' | 'SIGCONT'): void {
     const p = this.members[i]!.proc;
     if (p) process.kill(p.pid, sig);
+  }
+
+  private link(from: number, to: number): LinkProxy {
+    const p = this.links.get(`${from}>${to}`);
+    if (!p) throw new Error(`no link ${from}>${to}: start the cluster with partitionable: true`);
+    return p;
+  }
+
+  /** Drop everything member `from` sends to member `to` (one direction only). */
+  cut(from: number, to: number): void {
+    this.link(from, to).cut();
+  }
+
+  /** Cut member `i` off from every other member, both directions. */
+  isolate(i: number): void {
+    for (const m of this.members)
+      if (m.index !== i) {
+        this.cut(i, m.index);
+        this.cut(m.index, i);
+      }
+  }
+
+  /** Heal every cut link. */
+  heal(): void {
+    for (const p of this.links.values()) if (p.isCut) p.heal();
   }
 
   /** Stop every member (SIGCONT first, so a paused one can exit) and remove the data. */

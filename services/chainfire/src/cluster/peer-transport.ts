@@ -164,6 +164,25 @@ export function peerAddress(url: string): string | undefined {
   }
 }
 
+/**
+ * Parse a dial override list `advertised=dial,…` (both `host:port`; `[v6]:port` allowed).
+ * Throws a TypeError naming the bad item.
+ */
+export function parsePeerDial(spec: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of spec.split(',')) {
+    const t = item.trim();
+    if (t === '') continue;
+    const eq = t.indexOf('=');
+    const from = eq < 0 ? undefined : peerAddress(`http://${t.slice(0, eq)}`);
+    const to = eq < 0 ? undefined : peerAddress(`http://${t.slice(eq + 1)}`);
+    if (from === undefined || to === undefined || !/:\d+$/.test(from) || !/:\d+$/.test(to))
+      throw new TypeError(`peer dial override "${t}" is not advertised-host:port=dial-host:port`);
+    out.set(from, to);
+  }
+  return out;
+}
+
 /** The client half: one gRPC channel per peer address. */
 export class PeerTransport {
   private readonly clients = new Map<string, grpc.Client>();
@@ -173,15 +192,21 @@ export class PeerTransport {
   /** Failures logged per peer, to keep a dead peer from flooding the log. */
   private readonly lastWarn = new Map<string, number>();
 
+  /**
+   * @param resolve the advertised gRPC address of a member
+   * @param dial where to connect for an advertised address (default: the address itself); lets a
+   *   member reach a peer through a relay or, in fault tests, through a proxy that can cut the link
+   */
   constructor(
     private readonly resolve: (id: string) => string | undefined,
     private readonly log: Logger,
+    private readonly dial: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   private client(addr: string): grpc.Client {
     let c = this.clients.get(addr);
     if (!c) {
-      c = new grpc.Client(addr, grpc.credentials.createInsecure(), {
+      c = new grpc.Client(this.dial.get(addr) ?? addr, grpc.credentials.createInsecure(), {
         'grpc.max_send_message_length': -1,
         'grpc.max_receive_message_length': -1,
         'grpc.initial_reconnect_backoff_ms': 100,
