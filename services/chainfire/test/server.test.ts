@@ -13,6 +13,7 @@ import { freePort, run, tempDir } from '@photoncloud/test-utils';
 import { createLogger } from '@photoncloud/log';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { startChainFireServer } from '../src/server.js';
+import { parsePeerDial } from '../src/cluster/peer-transport.js';
 import type { ChainFireServerConfig } from '../src/server.js';
 
 const logger = createLogger({ service: 'chainfire', level: 'silent' });
@@ -198,6 +199,35 @@ test('a busy port fails the start cleanly and leaves nothing open', async () => 
     }
   } finally {
     await new Promise<void>((r) => busy.server.close(() => r()));
+    await dir.cleanup();
+  }
+});
+
+test('peer dial overrides: parsed from advertised=dial pairs; a bad PHOTONCLOUD_CHAINFIRE_PEER_DIAL fails the start with a hint', async () => {
+  const map = parsePeerDial(' 10.0.0.2:50051=127.0.0.1:15051 , [fd00::3]:50051=[::1]:15052,');
+  assert.deepEqual(
+    [...map],
+    [
+      ['10.0.0.2:50051', '127.0.0.1:15051'],
+      ['[fd00::3]:50051', '[::1]:15052'],
+    ],
+  );
+  for (const bad of ['10.0.0.2:50051', '10.0.0.2=127.0.0.1:1', '10.0.0.2:50051=', 'a:1=b:x'])
+    assert.throws(() => parsePeerDial(bad), TypeError, bad);
+
+  const dir = await tempDir('cf-server-');
+  const saved = process.env.PHOTONCLOUD_CHAINFIRE_PEER_DIAL;
+  process.env.PHOTONCLOUD_CHAINFIRE_PEER_DIAL = '10.0.0.2:50051';
+  try {
+    await assert.rejects(startChainFireServer(config(dir.path)), (err: any) => {
+      assert.equal(err.name, 'ConfigError');
+      assert.match(err.message, /10\.0\.0\.2:50051/);
+      assert.match(err.hint, /advertised=dial/);
+      return true;
+    });
+  } finally {
+    if (saved === undefined) delete process.env.PHOTONCLOUD_CHAINFIRE_PEER_DIAL;
+    else process.env.PHOTONCLOUD_CHAINFIRE_PEER_DIAL = saved;
     await dir.cleanup();
   }
 });
