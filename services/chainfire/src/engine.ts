@@ -467,6 +467,8 @@ class ChainFireEngine implements ChainFire {
   private async installSnapshot(snap: Snapshot): Promise<void> {
     this.log.info({ index: snap.meta.index, bytes: snap.data.length }, 'chainfire: installing snapshot');
     await this.mvcc.importSnapshot(snap.data, snap.meta);
+    // The snapshot's revisions were applied without a publish: watchers replay them from history.
+    this.hub.resync();
     this.peerAddrs = undefined;
     const t = now();
     for (const l of this.mvcc.allLeases()) this.deadlines.refresh(l.id, l.ttl, t);

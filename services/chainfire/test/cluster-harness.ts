@@ -46,6 +46,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Route peer traffic through link proxies that can be cut (`cut`, `isolate`, `heal`). */
   partitionable?: boolean;
+  /** Extra node flags for every member (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
 }
 
 /** A running cluster; `close()` kills every member it started (by PID) and removes the data. */
@@ -55,11 +57,14 @@ export class Cluster {
   /** Link proxies by `from>to` (partitionable clusters only). */
   private readonly links = new Map<string, LinkProxy>();
 
-  private constructor(private readonly env: Record<string, string>) {}
+  private constructor(
+    private readonly env: Record<string, string>,
+    private readonly nodeArgs: string[],
+  ) {}
 
   /** Start member 0, then join the others one by one (each waits for a leader). */
   static async start(opts: ClusterOptions): Promise<Cluster> {
-    const c = new Cluster(opts.env ?? {});
+    const c = new Cluster(opts.env ?? {}, opts.nodeArgs ?? []);
     try {
       const used = new Set<number>();
       const port = async (): Promise<number> => {
@@ -110,6 +115,7 @@ export class Cluster {
   async startMember(i: number, joinAddr?: string): Promise<void> {
     const m = this.members[i]!;
     const args = [
+      ...this.nodeArgs,
       join(REPO_ROOT, 'bin', 'photoncloud'),
       'serve',
       'chainfire',

@@ -180,6 +180,19 @@ export class WatchHub {
     }
   }
 
+  /**
+   * The store's contents were replaced wholesale (a Raft snapshot was installed): the revisions it
+   * covers were never published. Every live watcher replays them from the new history, as a new
+   * watcher with a start revision would (or learns that history was compacted away).
+   */
+  resync(): void {
+    for (const st of this.watchers.values()) {
+      if (st.canceled || !st.synced) continue; // an unsynced watcher's replay reads the new store already
+      st.synced = false;
+      setImmediate(() => this.catchUp(st));
+    }
+  }
+
   private progress(): void {
     const rev = this.store.currentRevision;
     for (const st of [...this.watchers.values()]) {
