@@ -210,6 +210,7 @@ export class PeerTransport {
         'grpc.max_send_message_length': -1,
         'grpc.max_receive_message_length': -1,
         'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.enable_channelz': 0,
         'grpc.max_reconnect_backoff_ms': 1000,
         // Notice a peer that stopped answering (paused, cut off) instead of buffering for it.
         'grpc.keepalive_time_ms': 2000,

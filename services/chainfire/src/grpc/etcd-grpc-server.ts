@@ -60,6 +60,8 @@ export async function startEtcdGrpcServer(
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': -1,
+    // Channelz (gRPC's introspection service) is not served; its per-call bookkeeping costs CPU.
+    'grpc.enable_channelz': 0,
   });
   const impls: Record<EtcdServiceName, grpc.UntypedServiceImplementation> = {
     KV: kvService(ctx),
