@@ -185,6 +185,11 @@ export interface ChainFire extends Store {
   memberRemove(id: string): Promise<MemberChangeResult>;
   /** Promote a learner that caught up with the leader (etcd MemberPromote). */
   memberPromote(id: string): Promise<MemberChangeResult>;
+  /**
+   * Change a member's peer URLs (etcd MemberUpdate): the member table entry changes through the
+   * Raft log like any membership change, the Raft configuration stays as it is.
+   */
+  memberUpdate(id: string, peerUrls: string[]): Promise<MemberChangeResult>;
   /** Handlers for the peer service on the gRPC listener. */
   peerHandlers(): PeerHandlers;
 }
@@ -603,6 +608,9 @@ class ChainFireEngine implements ChainFire {
         break;
       case 'memberRemove':
         out = await this.memberRemoveLocal(a);
+        break;
+      case 'memberUpdate':
+        out = await this.memberUpdateLocal(a, b as never);
         break;
       case 'memberPromote':
         out = await this.memberPromoteLocal(a);
@@ -1132,6 +1140,42 @@ class ChainFireEngine implements ChainFire {
       id: target.id,
       name: target.name,
       peerUrls: target.peerUrls,
+      clientUrls: target.clientUrls,
+      isLearner: target.isLearner,
+    });
+  }
+
+  memberUpdate(id: string, peerUrls: string[]): Promise<MemberChangeResult> {
+    return this.onLeader('memberUpdate', [id, peerUrls], () => this.memberUpdateLocal(id, peerUrls));
+  }
+
+  private async memberUpdateLocal(id: string, peerUrls: string[]): Promise<MemberChangeResult> {
+    if (
+      !Array.isArray(peerUrls) ||
+      peerUrls.length === 0 ||
+      peerUrls.some((u) => typeof u !== 'string' || peerAddress(u) === undefined)
+    )
+      throw new MembershipError('memberBadUrls', 'etcdserver: given member URLs are invalid');
+    await this.recordSelf();
+    const recs = this.memberRecords();
+    const target = recs.find((m) => m.id === id);
+    if (!target) throw new StoreError('memberNotFound');
+    if (recs.some((m) => m.id !== id && m.peerUrls.some((u) => peerUrls.includes(u))))
+      throw new MembershipError('peerUrlExists', 'etcdserver: Peer URLs already exists');
+    // addNode/addLearner of a member already in that role leaves the Raft configuration unchanged
+    // and rewrites its table entry (the same path recordSelf takes).
+    await this.proposeMemberChange({
+      type: target.isLearner ? 'addLearner' : 'addNode',
+      nodeId: id,
+      nodeNum: target.nodeNum,
+      name: target.name,
+      peerUrls: [...peerUrls],
+      clientUrls: target.clientUrls,
+    });
+    return this.changeResult({
+      id,
+      name: target.name,
+      peerUrls: [...peerUrls],
       clientUrls: target.clientUrls,
       isLearner: target.isLearner,
     });

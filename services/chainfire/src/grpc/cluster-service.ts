@@ -2,8 +2,9 @@
  * The etcd Cluster service. Membership is read from the store. On ChainFire's engine, MemberAdd,
  * MemberRemove and MemberPromote change the Raft membership (learner first, one change at a time,
  * etcd's strict reconfiguration check); they are refused as etcd 3.4 refuses them (unknown member,
- * peer URL taken, promoting a voter or a learner that lags, losing the quorum). MemberUpdate and any
- * change on a store without membership support answer a clear "not supported".
+ * peer URL taken, promoting a voter or a learner that lags, losing the quorum). MemberUpdate rewrites
+ * a member's peer URLs through the log. Any change on a store without membership support answers a
+ * clear "not supported".
  */
 import type * as grpc from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -20,6 +21,7 @@ interface Membership {
   memberAdd(req: { peerUrls: string[]; isLearner: boolean }): Promise<ChangeResult>;
   memberRemove(id: string): Promise<ChangeResult>;
   memberPromote(id: string): Promise<ChangeResult>;
+  memberUpdate(id: string, peerUrls: string[]): Promise<ChangeResult>;
 }
 
 interface ChangeReply {
@@ -38,7 +40,8 @@ function membershipOf(store: object): Membership | undefined {
   const m = store as Partial<Membership>;
   return typeof m.memberAdd === 'function' &&
     typeof m.memberRemove === 'function' &&
-    typeof m.memberPromote === 'function'
+    typeof m.memberPromote === 'function' &&
+    typeof m.memberUpdate === 'function'
     ? (m as Membership)
     : undefined;
 }
@@ -98,6 +101,7 @@ export function clusterService(ctx: ServerContext): grpc.UntypedServiceImplement
       return { ...rest, members: (await store.memberList()).members.map(memberToWire) };
     }),
     MemberUpdate: unary(async (req: pb.MemberUpdateRequest) => {
+      if (!validUrls(req.peerURLs)) throw API_ERRORS.memberBadUrls();
       const { header, members } = await store.memberList();
       const target = find(members, req.ID);
       if (!target) throw API_ERRORS.memberNotFound();
@@ -108,7 +112,9 @@ export function clusterService(ctx: ServerContext): grpc.UntypedServiceImplement
       if (sameUrls(target.peerUrls, req.peerURLs)) {
         return { header: clusterHeader(header), members: members.map(memberToWire) };
       }
-      throw API_ERRORS.singleNode('member update');
+      if (!membership) throw API_ERRORS.singleNode('member update');
+      const { member: _one, ...rest } = await change(() => membership.memberUpdate(req.ID, req.peerURLs));
+      return rest;
     }),
     MemberPromote: unary(async (req: pb.MemberIdRequest) => {
       const { members } = await store.memberList();
