@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadEtcdProto } from '@photoncloud/etcd-proto';
 import { createLogger } from '@photoncloud/log';
-import { freePort, run, tempDir, waitFor } from '@photoncloud/test-utils';
+import { freePort, run, startLinkProxy, tempDir, waitFor } from '@photoncloud/test-utils';
 import type { TempDir } from '@photoncloud/test-utils';
 import { startChainFireServer } from '../src/server.js';
 import type { ChainFireServer } from '../src/server.js';
@@ -196,6 +196,60 @@ describe('a 3-member ChainFire cluster', () => {
     const missing = await etcdctl(s(1).grpcAddress, ['member', 'remove', 'abcdef']);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /member not found/);
+  });
+
+  test('etcdctl member update moves a follower to a new peer URL: the others dial it there', async () => {
+    const st = await Promise.all([0, 1, 2].map((i) => status(s(i))));
+    const leader = st.findIndex((x) => x.is_leader);
+    const f = st.findIndex((x) => !x.is_leader);
+    // The new URL is a relay in front of the follower's own listener, which the test can cut.
+    const port = Number(s(f).grpcAddress.split(':')[1]);
+    const relay = await startLinkProxy('127.0.0.1', port);
+    const put = (key: string) =>
+      fetch(`${s(leader).httpUrl}/api/v1/kv/${key}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 'x' }),
+      });
+    try {
+      const hex = BigInt(st[f]!.member_id).toString(16);
+      const url = `http://127.0.0.1:${relay.port}`;
+      const upd = await etcdctl(s(leader).grpcAddress, ['member', 'update', hex, `--peer-urls=${url}`]);
+      assert.equal(upd.code, 0, upd.stderr);
+      await waitFor(
+        async () =>
+          (await status(s(f))).members.find((m) => m.member_id === st[f]!.member_id)?.peer_urls[0] === url,
+        { timeoutMs: 5000, what: 'the follower to apply its new URL' },
+      );
+      assert.equal((await put('via-relay')).status, 200);
+      await waitFor(() => relay.accepted > 0, { timeoutMs: 5000, what: 'a peer to dial the new URL' });
+      // Cut the relay: the follower hears nothing more, so its applied index stops while the
+      // leader's goes on; healed, it catches up.
+      relay.cut();
+      const before = (await status(s(f))).applied_index;
+      for (let i = 0; i < 5; i++) assert.equal((await put(`cut-${i}`)).status, 200);
+      assert.ok((await status(s(leader))).applied_index >= before + 5);
+      assert.equal(
+        (await status(s(f))).applied_index,
+        before,
+        'nothing reached the follower past the cut relay',
+      );
+      relay.heal();
+      await waitFor(async () => (await status(s(f))).applied_index >= before + 5, {
+        timeoutMs: 10_000,
+        what: 'the follower to catch up through the healed relay',
+      });
+    } finally {
+      // Back to its own listener, so that the tests after this one see the cluster as before.
+      const back = await etcdctl(s(leader).grpcAddress, [
+        'member',
+        'update',
+        BigInt(st[f]!.member_id).toString(16),
+        `--peer-urls=http://${s(f).grpcAddress}`,
+      ]);
+      assert.equal(back.code, 0, back.stderr);
+      await relay.close();
+    }
   });
 
   test('etcdctl move-leader hands leadership to a follower', async () => {
