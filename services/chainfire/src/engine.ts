@@ -204,6 +204,16 @@ export interface MemberAddRequest {
   clientUrls?: string[];
 }
 
+/** Refuse peer URLs a member could not be dialled at (etcd's "given member URLs are invalid"). */
+function checkPeerUrls(urls: unknown): void {
+  if (
+    !Array.isArray(urls) ||
+    urls.length === 0 ||
+    urls.some((u) => typeof u !== 'string' || peerAddress(u) === undefined)
+  )
+    throw new MembershipError('memberBadUrls', 'etcdserver: given member URLs are invalid');
+}
+
 interface PersistedIdentity extends Identity {
   nodeId: number;
   /** Joined an existing cluster (no bootstrap membership of its own). */
@@ -1026,12 +1036,7 @@ class ChainFireEngine implements ChainFire {
   }
 
   private async memberAddLocal(req: MemberAddRequest): Promise<MemberChangeResult> {
-    if (
-      !Array.isArray(req.peerUrls) ||
-      req.peerUrls.length === 0 ||
-      req.peerUrls.some((u) => peerAddress(u) === undefined)
-    )
-      throw new MembershipError('memberBadUrls', 'etcdserver: given member URLs are invalid');
+    checkPeerUrls(req.peerUrls);
     await this.recordSelf();
     const recs = this.memberRecords();
     if (recs.some((m) => m.peerUrls.some((u) => req.peerUrls.includes(u))))
@@ -1150,12 +1155,7 @@ class ChainFireEngine implements ChainFire {
   }
 
   private async memberUpdateLocal(id: string, peerUrls: string[]): Promise<MemberChangeResult> {
-    if (
-      !Array.isArray(peerUrls) ||
-      peerUrls.length === 0 ||
-      peerUrls.some((u) => typeof u !== 'string' || peerAddress(u) === undefined)
-    )
-      throw new MembershipError('memberBadUrls', 'etcdserver: given member URLs are invalid');
+    checkPeerUrls(peerUrls);
     await this.recordSelf();
     const recs = this.memberRecords();
     const target = recs.find((m) => m.id === id);

@@ -66,18 +66,11 @@ test(
       // 3. Restart the old leader: it rejoins and catches up (from a snapshot: its log is behind the
       // compaction point of the others).
       await cluster.startMember(first);
-      await waitFor(
-        async () => {
-          const [me, lead] = await Promise.all([cluster.status(first), cluster.status(second)]);
-          return (
-            me !== undefined &&
-            lead !== undefined &&
-            me.leader_id !== null &&
-            me.applied_index >= lead.commit_index - 5
-          );
-        },
-        { timeoutMs: 30_000, intervalMs: 200, what: 'the old leader to catch up' },
-      );
+      await cluster.waitCaughtUp(first, second, {
+        slack: 5,
+        timeoutMs: 30_000,
+        what: 'the old leader to catch up',
+      });
       assert.match(cluster.members[first]!.proc!.stdout(), /installing snapshot/);
 
       // 4. Pause a follower for 3 s, then the leader for 3 s (a new leader takes over).

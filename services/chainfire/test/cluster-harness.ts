@@ -180,6 +180,27 @@ export class Cluster {
     );
   }
 
+  /**
+   * Wait until member `i` knows a leader and applied up to `leader`'s commit index less `slack`
+   * (default 0), or up to `atLeast` when given; with `follows`, it must also follow `leader` in
+   * the leader's term.
+   */
+  async waitCaughtUp(
+    i: number,
+    leader: number,
+    o: { what: string; slack?: number; atLeast?: number; follows?: boolean; timeoutMs?: number },
+  ): Promise<void> {
+    await waitFor(
+      async () => {
+        const [me, lead] = await Promise.all([this.status(i), this.status(leader)]);
+        if (me === undefined || lead === undefined || me.leader_id === null) return false;
+        if (o.follows === true && (me.leader_id !== lead.node_id || me.term !== lead.term)) return false;
+        return me.applied_index >= (o.atLeast ?? lead.commit_index - (o.slack ?? 0));
+      },
+      { timeoutMs: o.timeoutMs ?? 15_000, intervalMs: 100, what: o.what },
+    );
+  }
+
   /** The index of the member every live member agrees leads (waits for one). */
   async waitLeader(among: number[] = this.members.map((m) => m.index), timeoutMs = 15_000): Promise<number> {
     let leader = -1;

@@ -78,19 +78,11 @@ test(
       await sleep(Math.max(0, cutAt + REQUEST_TIMEOUT_MS + 500 - performance.now()));
       const nextStatus = (await cluster.status(next))!;
       cluster.heal();
-      await waitFor(
-        async () => {
-          const [me, lead] = await Promise.all([cluster.status(old), cluster.status(next)]);
-          return (
-            me !== undefined &&
-            lead !== undefined &&
-            me.leader_id === lead.node_id &&
-            me.term === lead.term &&
-            me.applied_index >= nextStatus.commit_index
-          );
-        },
-        { timeoutMs: 15_000, intervalMs: 100, what: 'the old leader to follow the new one and catch up' },
-      );
+      await cluster.waitCaughtUp(old, next, {
+        follows: true,
+        atLeast: nextStatus.commit_index,
+        what: 'the old leader to follow the new one and catch up',
+      });
       for (const m of all)
         assert.deepEqual(
           await restGet(cluster.members[m]!.httpUrl, 'isolated'),
@@ -120,13 +112,7 @@ test(
       await sleep(MAX_ELECTION_TIMEOUT_MS + 1000);
       await moreAcked(30, 'writes while a follower is isolated');
       cluster.heal();
-      await waitFor(
-        async () => {
-          const [me, lead] = await Promise.all([cluster.status(lone), cluster.status(leader3)]);
-          return me !== undefined && lead !== undefined && me.applied_index >= lead.commit_index - 5;
-        },
-        { timeoutMs: 15_000, intervalMs: 100, what: 'the isolated follower to catch up' },
-      );
+      await cluster.waitCaughtUp(lone, leader3, { slack: 5, what: 'the isolated follower to catch up' });
       assert.equal(await cluster.waitLeader(), leader3, 'the rejoining follower does not unseat the leader');
       assert.equal((await cluster.status(leader3))!.term, before3.term, 'no new term (PreVote)');
     } finally {
