@@ -11,6 +11,7 @@ import type { TempDir } from '@photoncloud/test-utils';
 import { buildAuth } from '../src/auth.js';
 import type { BuiltAuth } from '../src/auth.js';
 import { SERVICES } from '../src/services.js';
+import { storeCredential } from '../src/store-credential.js';
 import type { RunningService } from '../src/services.js';
 
 /** A running in-process platform. */
@@ -41,7 +42,13 @@ export async function startInProcessPlatform(
     const grpcPort = await freePort();
     const iamPort = await freePort();
     const openStore = async (): Promise<Store> => {
-      const s = new EtcdStore({ endpoints: [`127.0.0.1:${grpcPort}`], dialTimeoutMs: 2000 });
+      // As `serve` does: the cluster secret ChainFire keeps under the platform data directory.
+      const token = storeCredential(dir.path, {});
+      const s = new EtcdStore({
+        endpoints: [`127.0.0.1:${grpcPort}`],
+        dialTimeoutMs: 2000,
+        ...(token === undefined ? {} : { token }),
+      });
       stores.push(s);
       return s;
     };

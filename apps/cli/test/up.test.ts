@@ -332,7 +332,7 @@ test('up --auth-mode required: says so, and the services demand tokens (verified
   });
   await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()));
   const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
-  const { arg: ports, http: httpPort } = await platformPorts();
+  const { arg: ports, http: httpPort, grpc: grpcPort } = await platformPorts();
   // PHOTONCLOUD_JWKS_URL overrides the default (the JWKS of the IAM that `up` starts).
   const up = await startProcess(
     process.execPath,
@@ -354,6 +354,12 @@ test('up --auth-mode required: says so, and the services demand tokens (verified
     const denied = await curl('curl http://localhost:8081/api/v1/kv/user:123', httpPort);
     assert.equal(denied.status, 401);
     assert.equal(denied.body.error.code, 'UNAUTHORIZED');
+    // The etcd API on the gRPC port too: no credentials, no keyspace (the services use the cluster secret).
+    const ctl = await run('etcdctl', [`--endpoints=127.0.0.1:${grpcPort}`, 'get', '--prefix', ''], {
+      env: { ETCDCTL_API: '3' },
+    });
+    assert.notEqual(ctl.code, 0);
+    assert.match(ctl.stderr, /authentication required/);
     // /metrics stays public (ADR 0003) so that NightLight's scrapes work in this mode too.
     const metrics = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
     assert.equal(metrics.status, 200);

@@ -19,6 +19,11 @@ export const ENV = {
    * services default to this machine under the same port offset/overrides. `up` sets it for its children.
    */
   serviceUrls: 'PHOTONCLOUD_SERVICE_URLS',
+  /**
+   * ChainFire's cluster secret (`<data dir>/chainfire/cluster-secret` on a member): a joining member
+   * needs it; services on another machine present it to the store in auth mode `required`.
+   */
+  clusterSecret: 'PHOTONCLOUD_CLUSTER_SECRET',
   /** Bearer token the CLI sends to services (needed by `status` in auth mode `required`). */
   token: 'PHOTONCLOUD_TOKEN',
 } as const;

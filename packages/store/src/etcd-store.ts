@@ -51,6 +51,11 @@ export interface EtcdStoreOptions {
   dialTimeoutMs?: number;
   /** Deadline of each unary call, and of a watch's creation (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * Credential sent as `authorization: Bearer <token>` on every call: ChainFire's cluster secret or an
+   * administrator's token (needed unless the server lets loopback calls act as the local admin).
+   */
+  token?: string;
 }
 
 type Out<T> = pb.Outgoing<T>;
@@ -69,7 +74,17 @@ export class EtcdStore implements Store {
   private readonly watches: WatchMux;
   private readonly keepAlives: KeepAliveStream;
 
+  private readonly token: string | undefined;
+
+  /** The metadata of one call (grpc-js may add to it, so each call gets its own). */
+  private metadata(): grpc.Metadata {
+    const m = new grpc.Metadata();
+    if (this.token !== undefined) m.set('authorization', `Bearer ${this.token}`);
+    return m;
+  }
+
   constructor(opts: EtcdStoreOptions) {
+    this.token = opts.token;
     if (opts.endpoints.length === 0) throw new Error('EtcdStore: at least one endpoint is required');
     this.dialTimeoutMs = opts.dialTimeoutMs ?? 5_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
@@ -233,7 +248,7 @@ export class EtcdStore implements Store {
         def.requestSerialize,
         def.responseDeserialize as (b: Buffer) => Res,
         req,
-        new grpc.Metadata(),
+        this.metadata(),
         { deadline: Date.now() + this.requestTimeoutMs },
         (err, res) =>
           err || res === undefined ? reject(toStoreError(err ?? 'empty response')) : resolve(res),
@@ -249,7 +264,7 @@ export class EtcdStore implements Store {
       def.path,
       def.requestSerialize as (v: Req) => Buffer,
       def.responseDeserialize as (b: Buffer) => Res,
-      new grpc.Metadata(),
+      this.metadata(),
       {},
     );
   }

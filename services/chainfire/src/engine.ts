@@ -68,7 +68,7 @@ import {
 } from './core/requests.js';
 import { MvccStore } from './storage/mvcc-store.js';
 import type { Identity, MemberRecord, OpOutcome, Outcome, TxnOutcome } from './storage/mvcc-store.js';
-import { MembershipError, PeerTransport, peerAddress } from './cluster/peer-transport.js';
+import { MembershipError, PeerAuthError, PeerTransport, peerAddress } from './cluster/peer-transport.js';
 import type { PeerHandlers } from './cluster/peer-transport.js';
 import type { Codable } from './core/value-codec.js';
 import { WatchHub } from './storage/watch-hub.js';
@@ -115,6 +115,11 @@ export interface ChainFireOptions {
    * listed are dialled at their advertised address. Used for relays and by the partition tests.
    */
   peerDial?: ReadonlyMap<string, string>;
+  /**
+   * The cluster secret (`cluster/cluster-secret.ts`), sent on every call to a peer. Default: a random
+   * one, which is fine for a member that stays alone (peers would refuse it).
+   */
+  clusterSecret?: string;
   /**
    * gRPC address (`host:port`) of a member of an existing cluster. On first start (empty data
    * directory) this member asks the cluster to add it (as a learner, promoted to voter once caught
@@ -357,7 +362,7 @@ class ChainFireEngine implements ChainFire {
         };
       } catch (e) {
         lastErr = e;
-        if (e instanceof MembershipError || e instanceof TypeError) throw e;
+        if (e instanceof MembershipError || e instanceof TypeError || e instanceof PeerAuthError) throw e;
         await sleep(250);
       }
     }
@@ -369,7 +374,12 @@ class ChainFireEngine implements ChainFire {
   async start(): Promise<void> {
     const o = this.opts;
     let id = this.mvcc.getIdentity() as PersistedIdentity | undefined;
-    this.transport = new PeerTransport((peer) => this.resolvePeer(peer), this.log, o.peerDial);
+    this.transport = new PeerTransport(
+      (peer) => this.resolvePeer(peer),
+      this.log,
+      o.clusterSecret ?? randomBytes(32).toString('base64url'),
+      o.peerDial,
+    );
     if (!id && o.join !== undefined) {
       id = await this.joinCluster(o.join, this.transport);
       await this.mvcc.setIdentity(id);

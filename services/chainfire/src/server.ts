@@ -8,8 +8,16 @@
  * drain in-flight requests (the server kit also flushes audit events, which go to the engine), then
  * close the engine, which flushes its storage.
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError, ENV, connectHost, formatHostPort, httpUrl, isWildcardHost } from '@photoncloud/config';
+import { mkdirSync, readFileSync } from 'node:fs';
+import {
+  ConfigError,
+  ENV,
+  connectHost,
+  formatHostPort,
+  httpUrl,
+  isWildcardHost,
+  readEnv,
+} from '@photoncloud/config';
 import type { AuthMode } from '@photoncloud/config';
 import { createService, jwksVerifier } from '@photoncloud/http-kit';
 import type { AuthOptions, Service } from '@photoncloud/http-kit';
@@ -18,6 +26,8 @@ import type { Logger } from '@photoncloud/log';
 import { openChainFire } from './engine.js';
 import type { ChainFire } from './engine.js';
 import { startEtcdGrpcServer } from './grpc/index.js';
+import { etcdCallCheck, peerCallCheck } from './grpc/grpc-auth.js';
+import { ClusterSecretError, loadClusterSecret, saveClusterSecret } from './cluster/cluster-secret.js';
 import { parsePeerDial, raftServiceDefinition, raftServiceImpl } from './cluster/peer-transport.js';
 import type { EtcdGrpcServer } from './grpc/index.js';
 import { registerChainFireRoutes } from './routes/index.js';
@@ -50,6 +60,11 @@ export interface ChainFireServerConfig {
    * `http://<host>:<grpcPort>`.
    */
   join?: string;
+  /**
+   * The cluster secret (default `$PHOTONCLOUD_CLUSTER_SECRET`). A joining member needs the cluster's;
+   * a new cluster's first member creates one when none is given. Kept in `<dataDir>/cluster-secret`.
+   */
+  clusterSecret?: string;
   /** Log entries kept for lagging followers before they need a snapshot (default 5000). */
   snapshotCatchUpEntries?: number;
   /** Checkpoint after this many applied entries (default 10 000). */
@@ -121,7 +136,21 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
       'Set PHOTONCLOUD_CHAINFIRE_PEER_DIAL to a comma-separated list of advertised=dial address pairs, e.g. 10.0.0.2:50051=127.0.0.1:15051.',
     );
   }
+  let clusterSecret: string;
+  let secretSaved: boolean;
+  try {
+    mkdirSync(cfg.dataDir, { recursive: true });
+    ({ secret: clusterSecret, saved: secretSaved } = loadClusterSecret(
+      cfg.dataDir,
+      cfg.clusterSecret ?? readEnv(ENV.clusterSecret),
+      cfg.join !== undefined,
+    ));
+  } catch (e) {
+    if (e instanceof ClusterSecretError) throw new ConfigError(e.message, e.hint);
+    throw e;
+  }
   const engine: ChainFire = await openChainFire({
+    clusterSecret,
     dataDir: cfg.dataDir,
     logger: logger.child({ component: 'engine' }),
     // Peer traffic rides on the gRPC listener: the peer URL is the client URL.
@@ -132,6 +161,15 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     ...(peerDial === undefined ? {} : { peerDial }),
     ...(cfg.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: cfg.requestTimeoutMs }),
   });
+  // Started (joined, when joining): from now on this member keeps the secret.
+  if (!secretSaved) {
+    try {
+      saveClusterSecret(cfg.dataDir, clusterSecret);
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
+    }
+  }
 
   let service: Service | undefined;
   let grpc: EtcdGrpcServer | undefined;
@@ -166,8 +204,13 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     grpc = await startEtcdGrpcServer(engine, {
       host: cfg.host,
       port: cfg.grpcPort,
+      check: etcdCallCheck(auth, clusterSecret),
       extraServices: [
-        { definition: raftServiceDefinition, impl: raftServiceImpl(() => engine.peerHandlers()) },
+        {
+          definition: raftServiceDefinition,
+          impl: raftServiceImpl(() => engine.peerHandlers()),
+          check: peerCallCheck(clusterSecret),
+        },
       ],
     });
     const http = await service.listen({ host: cfg.host, port: cfg.httpPort });

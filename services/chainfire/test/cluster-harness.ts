@@ -8,6 +8,7 @@
  * pair, set with PHOTONCLOUD_CHAINFIRE_PEER_DIAL), so that a test can cut single directions of the
  * peer network, or isolate a member, and heal it again.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startLinkProxy, startProcess, tempDir, waitFor } from '@photoncloud/test-utils';
@@ -56,6 +57,9 @@ export class Cluster {
   private readonly cleanups: Array<() => Promise<void>> = [];
   /** Link proxies by `from>to` (partitionable clusters only). */
   private readonly links = new Map<string, LinkProxy>();
+
+  /** The cluster secret every member is started with (`PHOTONCLOUD_CLUSTER_SECRET`). */
+  readonly secret = randomBytes(24).toString('base64url');
 
   private constructor(
     private readonly env: Record<string, string>,
@@ -136,6 +140,7 @@ export class Cluster {
       cwd: REPO_ROOT,
       env: {
         PHOTONCLOUD_LOG_LEVEL: 'warn',
+        PHOTONCLOUD_CLUSTER_SECRET: this.secret,
         ...this.env,
         ...(dial.length === 0 ? {} : { PHOTONCLOUD_CHAINFIRE_PEER_DIAL: dial.join(',') }),
       },

@@ -14,6 +14,7 @@ import { freePort, run, startLinkProxy, tempDir, waitFor } from '@photoncloud/te
 import type { TempDir } from '@photoncloud/test-utils';
 import { startChainFireServer } from '../src/server.js';
 import type { ChainFireServer } from '../src/server.js';
+import { readClusterSecret } from '../src/cluster/cluster-secret.js';
 
 interface Status {
   node_id: number;
@@ -70,7 +71,8 @@ describe('a 3-member ChainFire cluster', () => {
       authMode: 'local',
       logger,
       requestTimeoutMs: 1500,
-      ...(join === undefined ? {} : { join }),
+      // Joiners get the secret the first member created.
+      ...(join === undefined ? {} : { join, clusterSecret: readClusterSecret(dirs[0]!.path)! }),
     });
     servers.push(s);
     return s;

@@ -29,6 +29,7 @@ import type { CliEnv } from '../settings.js';
 import { EtcdStore } from '@photoncloud/store';
 import type { Store } from '@photoncloud/store';
 import { buildAuth } from '../auth.js';
+import { storeCredential } from '../store-credential.js';
 import type { BuiltAuth } from '../auth.js';
 
 /** Every listener flag any service has (`--http-port`, `--grpc-port`, …), from the registry. */
@@ -87,7 +88,7 @@ export const serveSpec: CommandSpec = {
       type: 'string',
       valueName: 'ADDR',
       description:
-        'chainfire only: gRPC host:port of a member of an existing cluster to join (first start, empty data dir)',
+        'chainfire only: gRPC host:port of a member of an existing cluster to join (first start, empty data dir; needs $PHOTONCLOUD_CLUSTER_SECRET, the cluster-secret file of a member)',
     },
   },
   examples: [
@@ -327,7 +328,9 @@ export async function serveCommand(
   };
   try {
     const openStore = async (): Promise<Store> => {
-      const st = new EtcdStore({ endpoints: s.storeEndpoints });
+      // Needed in auth mode required (ChainFire's cluster secret).
+      const token = storeCredential(s.dataDir, ctx.env);
+      const st = new EtcdStore({ endpoints: s.storeEndpoints, ...(token === undefined ? {} : { token }) });
       stores.push(st);
       return st;
     };

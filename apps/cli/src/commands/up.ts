@@ -89,7 +89,7 @@ export const upSpec: CommandSpec = {
       type: 'string',
       valueName: 'ADDR',
       description:
-        'Add this machine to an existing PhotonCloud: its ChainFire joins the cluster of the member at this gRPC host:port',
+        'Add this machine to an existing PhotonCloud: its ChainFire joins the cluster of the member at this gRPC host:port (set $PHOTONCLOUD_CLUSTER_SECRET to <data dir>/chainfire/cluster-secret of that member)',
     },
   },
   examples: [

@@ -63,6 +63,14 @@ export class MembershipError extends Error {
   }
 }
 
+/** A peer refused our calls: the cluster secrets differ. Retrying does not help. */
+export class PeerAuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PeerAuthError';
+  }
+}
+
 /** What the receiving side does with peer traffic (the engine). */
 export interface PeerHandlers {
   step(messages: Message[]): void;
@@ -194,14 +202,23 @@ export class PeerTransport {
 
   /**
    * @param resolve the advertised gRPC address of a member
+   * @param secret the cluster secret, sent on every call (peers refuse calls without it)
    * @param dial where to connect for an advertised address (default: the address itself); lets a
    *   member reach a peer through a relay or, in fault tests, through a proxy that can cut the link
    */
   constructor(
     private readonly resolve: (id: string) => string | undefined,
     private readonly log: Logger,
+    private readonly secret: string,
     private readonly dial: ReadonlyMap<string, string> = new Map(),
   ) {}
+
+  /** The metadata of every call: the cluster secret. */
+  private metadata(): grpc.Metadata {
+    const m = new grpc.Metadata();
+    m.set('authorization', `Bearer ${this.secret}`);
+    return m;
+  }
 
   private client(addr: string): grpc.Client {
     let c = this.clients.get(addr);
@@ -275,7 +292,7 @@ export class PeerTransport {
         `${PREFIX}Stream`,
         raw,
         raw,
-        new grpc.Metadata(),
+        this.metadata(),
         {},
         (err) => {
           if (this.streams.get(addr) === s) this.streams.delete(addr);
@@ -300,7 +317,7 @@ export class PeerTransport {
       `${PREFIX}Snapshot`,
       raw,
       raw,
-      new grpc.Metadata(),
+      this.metadata(),
       { deadline: Date.now() + 60_000 },
       (err) => {
         if (err) this.warn(addr, err);
@@ -322,7 +339,7 @@ export class PeerTransport {
         raw,
         raw,
         body,
-        new grpc.Metadata(),
+        this.metadata(),
         { deadline: Date.now() + timeoutMs },
         (err, res) => (err ? reject(err) : resolve(res ?? Buffer.alloc(0))),
       );
@@ -341,6 +358,9 @@ export class PeerTransport {
       res = await this.unary(addr, 'Forward', Buffer.from(encodeValue({ method, args })), timeoutMs);
     } catch (e) {
       const err = e as grpc.ServiceError;
+      if (err.code === grpc.status.UNAUTHENTICATED) {
+        throw new PeerAuthError(`the member at ${addr} refused this member: ${err.details}`);
+      }
       const neverSent =
         err.code === grpc.status.UNAVAILABLE &&
         /No connection established|ECONNREFUSED/.test(err.details ?? '');

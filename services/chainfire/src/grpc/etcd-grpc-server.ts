@@ -11,6 +11,7 @@ import { clusterService } from './cluster-service.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
+import { guarded, type CallCheck } from './grpc-auth.js';
 import type { ServerContext } from './server-context.js';
 import { MAX_TXN_OPS } from './validate.js';
 import { watchService } from './watch-service.js';
@@ -25,8 +26,17 @@ export interface EtcdGrpcServerOptions {
   maxRequestBytes?: number;
   /** Most operations per transaction branch (etcd's --max-txn-ops; default 128). */
   maxTxnOps?: number;
-  /** More services on the same listener (ChainFire's peer service). */
-  extraServices?: Array<{ definition: grpc.ServiceDefinition; impl: grpc.UntypedServiceImplementation }>;
+  /**
+   * Who may call the etcd API (`etcdCallCheck`); without it every call is served (a test server, or an
+   * `EtcdStore` proxy behind one).
+   */
+  check?: CallCheck;
+  /** More services on the same listener (ChainFire's peer service), each with its own check. */
+  extraServices?: Array<{
+    definition: grpc.ServiceDefinition;
+    impl: grpc.UntypedServiceImplementation;
+    check?: CallCheck;
+  }>;
 }
 
 /** A running server. */
@@ -72,10 +82,17 @@ export async function startEtcdGrpcServer(
     Auth: authService(ctx),
   };
   const { services } = loadEtcdProto();
+  const guard = (
+    def: grpc.ServiceDefinition,
+    impl: grpc.UntypedServiceImplementation,
+    check: CallCheck | undefined,
+  ): grpc.UntypedServiceImplementation => (check === undefined ? impl : guarded(def, impl, check));
   for (const name of Object.keys(impls) as EtcdServiceName[]) {
-    server.addService(measured(services[name], sizes), impls[name]);
+    server.addService(measured(services[name], sizes), guard(services[name], impls[name], opts.check));
   }
-  for (const extra of opts.extraServices ?? []) server.addService(extra.definition, extra.impl);
+  for (const extra of opts.extraServices ?? []) {
+    server.addService(extra.definition, guard(extra.definition, extra.impl, extra.check));
+  }
   const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
