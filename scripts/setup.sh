@@ -76,6 +76,7 @@ declare -A provides=(
   [iproute2]=ip
   [nftables]=nft
   [iptables]=iptables
+  [openssl]=openssl
 )
 # runc lives in /usr/sbin, which is not on a normal user's PATH. An absolute path (a glob allowed, e.g. the
 # kernel the VM tests boot) only has to exist.
@@ -87,7 +88,7 @@ have() {
 }
 missing=()
 for pkg in etcd-server etcd-client qemu-system-x86 qemu-utils runc jq curl awscli s3cmd prometheus \
-  busybox-static linux-image-amd64 docker-registry iproute2 nftables iptables; do
+  busybox-static linux-image-amd64 docker-registry iproute2 nftables iptables openssl; do
   have "${provides[$pkg]}" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ] && [ "${SETUP_SKIP_APT:-}" != 1 ]; then

@@ -11,7 +11,7 @@ import type { TempDir } from '@photoncloud/test-utils';
 import { buildAuth } from '../src/auth.js';
 import type { BuiltAuth } from '../src/auth.js';
 import { SERVICES } from '../src/services.js';
-import { storeCredential } from '../src/store-credential.js';
+import { storeAccess } from '../src/store-access.js';
 import type { RunningService } from '../src/services.js';
 
 /** A running in-process platform. */
@@ -43,11 +43,10 @@ export async function startInProcessPlatform(
     const iamPort = await freePort();
     const openStore = async (): Promise<Store> => {
       // As `serve` does: the cluster secret ChainFire keeps under the platform data directory.
-      const token = storeCredential(dir.path, {});
       const s = new EtcdStore({
         endpoints: [`127.0.0.1:${grpcPort}`],
         dialTimeoutMs: 2000,
-        ...(token === undefined ? {} : { token }),
+        ...storeAccess(dir.path, {}),
       });
       stores.push(s);
       return s;

@@ -56,6 +56,11 @@ export interface EtcdStoreOptions {
    * administrator's token (needed unless the server lets loopback calls act as the local admin).
    */
   token?: string;
+  /**
+   * Connect over TLS, checking the server's certificate against `ca` (PEM; default: the system's CA
+   * store). Also implied by `https://` endpoints.
+   */
+  tls?: { ca?: Buffer };
 }
 
 type Out<T> = pb.Outgoing<T>;
@@ -88,7 +93,14 @@ export class EtcdStore implements Store {
     if (opts.endpoints.length === 0) throw new Error('EtcdStore: at least one endpoint is required');
     this.dialTimeoutMs = opts.dialTimeoutMs ?? 5_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.client = new grpc.Client(grpcTarget(opts.endpoints), grpc.credentials.createInsecure(), {
+    const secure = opts.tls !== undefined || opts.endpoints.some((e) => e.startsWith('https://'));
+    if (secure && opts.endpoints.some((e) => e.startsWith('http://'))) {
+      throw new Error('EtcdStore: endpoints mix http:// and TLS; use one or the other');
+    }
+    const credentials = secure
+      ? grpc.credentials.createSsl(opts.tls?.ca ?? null)
+      : grpc.credentials.createInsecure();
+    this.client = new grpc.Client(grpcTarget(opts.endpoints), credentials, {
       // A range over many keys easily exceeds gRPC's 4 MiB default; etcd itself allows large replies.
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
@@ -603,10 +615,7 @@ export function toStoreError(err: unknown): StoreError {
 // ---- conversions --------------------------------------------------------------------------------
 
 function grpcTarget(endpoints: string[]): string {
-  const hosts = endpoints.map((e) => {
-    if (e.startsWith('https://')) throw new Error(`EtcdStore: TLS endpoints are not supported yet: ${e}`);
-    return e.replace(/^http:\/\//, '').replace(/\/+$/, '');
-  });
+  const hosts = endpoints.map((e) => e.replace(/^https?:\/\//, '').replace(/\/+$/, ''));
   if (hosts.length === 1) return hosts[0]!;
   if (hosts.every((h) => /^\d+\.\d+\.\d+\.\d+:\d+$/.test(h))) return `ipv4:${hosts.join(',')}`;
   if (hosts.every((h) => /^\[[0-9a-fA-F:.]+\]:\d+$/.test(h))) return `ipv6:${hosts.join(',')}`;

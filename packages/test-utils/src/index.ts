@@ -7,3 +7,4 @@ export { startEtcd, type StartEtcdOptions, type EtcdProcess } from './start-etcd
 export { terminate } from './terminate.js';
 export { callEnvelope, type CallEnvelopeOptions, type EnvelopeResponse } from './call-envelope.js';
 export { startLinkProxy, type LinkProxy } from './link-proxy.js';
+export { makeTestCertificates, type TestCertificates } from './test-certs.js';

@@ -120,6 +120,8 @@ export interface ChainFireOptions {
    * one, which is fine for a member that stays alone (peers would refuse it).
    */
   clusterSecret?: string;
+  /** Dial peers over TLS, checking their certificates against this CA (PEM). */
+  peerTlsCa?: Buffer;
   /**
    * gRPC address (`host:port`) of a member of an existing cluster. On first start (empty data
    * directory) this member asks the cluster to add it (as a learner, promoted to voter once caught
@@ -379,6 +381,7 @@ class ChainFireEngine implements ChainFire {
       this.log,
       o.clusterSecret ?? randomBytes(32).toString('base64url'),
       o.peerDial,
+      o.peerTlsCa,
     );
     if (!id && o.join !== undefined) {
       id = await this.joinCluster(o.join, this.transport);

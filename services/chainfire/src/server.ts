@@ -65,12 +65,56 @@ export interface ChainFireServerConfig {
    * a new cluster's first member creates one when none is given. Kept in `<dataDir>/cluster-secret`.
    */
   clusterSecret?: string;
+  /**
+   * Serve the gRPC port (etcd API and peer traffic) over TLS: PEM files of this member's certificate
+   * (with the IP address or name peers dial in its subjectAltName), its key, and the CA that signed the
+   * members' certificates (peers are checked against it). Default: `$PHOTONCLOUD_CHAINFIRE_TLS_CERT`,
+   * `…_KEY`, `…_CA`, all three or none. Every member of a cluster must use TLS, or none.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
   /** Log entries kept for lagging followers before they need a snapshot (default 5000). */
   snapshotCatchUpEntries?: number;
   /** Checkpoint after this many applied entries (default 10 000). */
   checkpointEntries?: number;
   /** How long a request waits for a leader or quorum before 503/UNAVAILABLE (default 5000 ms). */
   requestTimeoutMs?: number;
+}
+
+/** The TLS files named by `PHOTONCLOUD_CHAINFIRE_TLS_CERT`/`_KEY`/`_CA`; all three or none. */
+function tlsFromEnv(): ChainFireServerConfig['tls'] {
+  const certFile = readEnv('PHOTONCLOUD_CHAINFIRE_TLS_CERT');
+  const keyFile = readEnv('PHOTONCLOUD_CHAINFIRE_TLS_KEY');
+  const caFile = readEnv('PHOTONCLOUD_CHAINFIRE_TLS_CA');
+  if (certFile === undefined && keyFile === undefined && caFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined || caFile === undefined) {
+    throw new ConfigError(
+      'TLS needs a certificate, its key and the CA together',
+      'Set all three of PHOTONCLOUD_CHAINFIRE_TLS_CERT, PHOTONCLOUD_CHAINFIRE_TLS_KEY and PHOTONCLOUD_CHAINFIRE_TLS_CA (PEM files), or none.',
+    );
+  }
+  return { certFile, keyFile, caFile };
+}
+
+/** Read the TLS files; a missing or unreadable one is a ConfigError naming it. */
+function loadTls(files: ChainFireServerConfig['tls']): { cert: Buffer; key: Buffer; ca: Buffer } | undefined {
+  if (files === undefined) return undefined;
+  const read = (what: string, file: string): Buffer => {
+    let data: Buffer;
+    try {
+      data = readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(`cannot read the TLS ${what} ${file}: ${(e as Error).message}`);
+    }
+    if (!data.toString('latin1').includes('-----BEGIN ')) {
+      throw new ConfigError(`the TLS ${what} ${file} is not a PEM file`);
+    }
+    return data;
+  };
+  return {
+    cert: read('certificate', files.certFile),
+    key: read('key', files.keyFile),
+    ca: read('CA certificate', files.caFile),
+  };
 }
 
 function envInt(name: string): number | undefined {
@@ -112,10 +156,11 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     );
   }
   const logger = cfg.logger ?? createLogger({ service: 'chainfire' });
+  const tls = loadTls(cfg.tls ?? tlsFromEnv());
   // Advertise the client URL etcd-style when it is known up front; a wildcard address is not dialable.
   const advertise =
     cfg.grpcPort !== 0 && !isWildcardHost(cfg.host)
-      ? [`http://${formatHostPort(cfg.host, cfg.grpcPort)}`]
+      ? [`${tls === undefined ? 'http' : 'https'}://${formatHostPort(cfg.host, cfg.grpcPort)}`]
       : undefined;
   if (cfg.join !== undefined && advertise === undefined) {
     throw new ConfigError(
@@ -151,6 +196,7 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
   }
   const engine: ChainFire = await openChainFire({
     clusterSecret,
+    ...(tls === undefined ? {} : { peerTlsCa: tls.ca }),
     dataDir: cfg.dataDir,
     logger: logger.child({ component: 'engine' }),
     // Peer traffic rides on the gRPC listener: the peer URL is the client URL.
@@ -200,10 +246,14 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
       },
     });
     // The routes read the Raft status straight from the engine (`clusterStatus()`).
-    registerChainFireRoutes(service.app, { store: engine });
+    registerChainFireRoutes(service.app, {
+      store: engine,
+      ...(tls === undefined ? {} : { peerUrlScheme: 'https' as const }),
+    });
     grpc = await startEtcdGrpcServer(engine, {
       host: cfg.host,
       port: cfg.grpcPort,
+      ...(tls === undefined ? {} : { tls: { cert: tls.cert, key: tls.key } }),
       check: etcdCallCheck(auth, clusterSecret),
       extraServices: [
         {

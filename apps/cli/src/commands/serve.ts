@@ -29,7 +29,7 @@ import type { CliEnv } from '../settings.js';
 import { EtcdStore } from '@photoncloud/store';
 import type { Store } from '@photoncloud/store';
 import { buildAuth } from '../auth.js';
-import { storeCredential } from '../store-credential.js';
+import { storeAccess } from '../store-access.js';
 import type { BuiltAuth } from '../auth.js';
 
 /** Every listener flag any service has (`--http-port`, `--grpc-port`, …), from the registry. */
@@ -328,9 +328,8 @@ export async function serveCommand(
   };
   try {
     const openStore = async (): Promise<Store> => {
-      // Needed in auth mode required (ChainFire's cluster secret).
-      const token = storeCredential(s.dataDir, ctx.env);
-      const st = new EtcdStore({ endpoints: s.storeEndpoints, ...(token === undefined ? {} : { token }) });
+      // The cluster secret (needed in auth mode required) and TLS settings.
+      const st = new EtcdStore({ endpoints: s.storeEndpoints, ...storeAccess(s.dataDir, ctx.env) });
       stores.push(st);
       return st;
     };

@@ -205,13 +205,21 @@ export class PeerTransport {
    * @param secret the cluster secret, sent on every call (peers refuse calls without it)
    * @param dial where to connect for an advertised address (default: the address itself); lets a
    *   member reach a peer through a relay or, in fault tests, through a proxy that can cut the link
+   * @param tlsCa when set, peers are dialled over TLS and their certificates checked against this CA
+   *   (PEM); every member of a cluster then serves TLS
    */
   constructor(
     private readonly resolve: (id: string) => string | undefined,
     private readonly log: Logger,
     private readonly secret: string,
     private readonly dial: ReadonlyMap<string, string> = new Map(),
-  ) {}
+    tlsCa?: Buffer,
+  ) {
+    this.credentials =
+      tlsCa === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(tlsCa);
+  }
+
+  private readonly credentials: grpc.ChannelCredentials;
 
   /** The metadata of every call: the cluster secret. */
   private metadata(): grpc.Metadata {
@@ -223,7 +231,7 @@ export class PeerTransport {
   private client(addr: string): grpc.Client {
     let c = this.clients.get(addr);
     if (!c) {
-      c = new grpc.Client(this.dial.get(addr) ?? addr, grpc.credentials.createInsecure(), {
+      c = new grpc.Client(this.dial.get(addr) ?? addr, this.credentials, {
         'grpc.max_send_message_length': -1,
         'grpc.max_receive_message_length': -1,
         'grpc.initial_reconnect_backoff_ms': 100,

@@ -26,6 +26,8 @@ export interface EtcdGrpcServerOptions {
   maxRequestBytes?: number;
   /** Most operations per transaction branch (etcd's --max-txn-ops; default 128). */
   maxTxnOps?: number;
+  /** Serve TLS with this certificate and key (PEM); clients verify it against their CA. */
+  tls?: ServerTls;
   /**
    * Who may call the etcd API (`etcdCallCheck`); without it every call is served (a test server, or an
    * `EtcdStore` proxy behind one).
@@ -37,6 +39,12 @@ export interface EtcdGrpcServerOptions {
     impl: grpc.UntypedServiceImplementation;
     check?: CallCheck;
   }>;
+}
+
+/** A server certificate: PEM certificate chain and private key. */
+export interface ServerTls {
+  cert: Buffer;
+  key: Buffer;
 }
 
 /** A running server. */
@@ -94,8 +102,17 @@ export async function startEtcdGrpcServer(
     server.addService(extra.definition, guard(extra.definition, extra.impl, extra.check));
   }
   const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
+  // Clients authenticate with the cluster secret or a token (grpc-auth.ts), not with certificates.
+  const credentials =
+    opts.tls === undefined
+      ? grpc.ServerCredentials.createInsecure()
+      : grpc.ServerCredentials.createSsl(
+          null,
+          [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }],
+          false,
+        );
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+    server.bindAsync(`${host}:${opts.port}`, credentials, (err, bound) =>
       err ? reject(err) : resolve(bound),
     );
   });

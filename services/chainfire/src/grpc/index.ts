@@ -4,5 +4,6 @@ export {
   DEFAULT_MAX_REQUEST_BYTES,
   type EtcdGrpcServer,
   type EtcdGrpcServerOptions,
+  type ServerTls,
 } from './etcd-grpc-server.js';
 export { SNAPSHOT_MAGIC } from './keyspace.js';

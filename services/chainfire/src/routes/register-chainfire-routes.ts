@@ -59,6 +59,8 @@ export interface ChainFireRoutesOptions {
    * else derived from the store's status and member list (works for etcd too).
    */
   clusterStatus?: () => Promise<ClusterStatusData>;
+  /** Scheme of the peer URL a member added by address gets: `https` when members serve TLS (default `http`). */
+  peerUrlScheme?: 'http' | 'https';
 }
 
 /**
@@ -343,7 +345,7 @@ export function registerChainFireRoutes(app: ServiceApp, opts: ChainFireRoutesOp
           hint: 'Use etcdctl member add against the store',
         });
       }
-      const peerUrl = `http://${body.address}`;
+      const peerUrl = `${opts.peerUrlScheme ?? 'http'}://${body.address}`;
       setAuditResource(request, body.address);
       let res: Awaited<ReturnType<typeof store.memberAdd>>;
       try {
