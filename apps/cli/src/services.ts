@@ -49,6 +49,8 @@ export interface ServeContext {
   serviceUrls: Record<string, string>;
   /** ChainFire: gRPC `host:port` of a member of an existing cluster to join (`serve --join`). */
   join?: string;
+  /** ChainFire: the members of a new cluster started all at once (`serve --initial-cluster`). */
+  initialCluster?: string;
   /** A Store on `storeEndpoints`; `serve` closes it after the service has stopped. */
   openStore(): Promise<Store>;
   logger: Logger;
@@ -127,6 +129,7 @@ const chainfire: ServiceDefinition = {
       logger: ctx.logger,
       ...(ctx.jwksUrl === undefined ? {} : { jwksUrl: ctx.jwksUrl }),
       ...(ctx.join === undefined ? {} : { join: ctx.join }),
+      ...(ctx.initialCluster === undefined ? {} : { initialCluster: ctx.initialCluster }),
     });
     return {
       listeners: [

@@ -41,6 +41,12 @@ export interface RaftNodeOptions<R> {
    */
   voters?: NodeId[];
   /**
+   * Data of the bootstrap conf-change entry of each voter (default: just `{type: 'addNode', nodeId}`);
+   * lets the state machine record members' metadata from the start. Every member of a cluster
+   * bootstrapped with several voters must produce the same bytes (the entries are the same log).
+   */
+  bootstrapEntryData?: (id: NodeId) => Uint8Array;
+  /**
    * What the state machine has durably or in-memory applied; replay starts after it. `conf`, when
    * known, is the membership as of that index (it survives log compaction in the state machine).
    */
@@ -195,7 +201,7 @@ export class RaftNode<R> {
         term: 1,
         index: i + 1,
         type: 'confChange',
-        data: encodeConfChange({ type: 'addNode', nodeId: id }),
+        data: opts.bootstrapEntryData?.(id) ?? encodeConfChange({ type: 'addNode', nodeId: id }),
       }));
       const hardState = { term: 1, vote: '', commit: entries.length };
       await wal.save(hardState, entries, true);

@@ -70,6 +70,8 @@ import { MvccStore } from './storage/mvcc-store.js';
 import type { Identity, MemberRecord, OpOutcome, Outcome, TxnOutcome } from './storage/mvcc-store.js';
 import { MembershipError, PeerAuthError, PeerTransport, peerAddress } from './cluster/peer-transport.js';
 import type { PeerHandlers } from './cluster/peer-transport.js';
+import { bootstrapEntryData, staticCluster } from './cluster/initial-cluster.js';
+import type { InitialMember, StaticMember } from './cluster/initial-cluster.js';
 import type { Codable } from './core/value-codec.js';
 import { WatchHub } from './storage/watch-hub.js';
 
@@ -128,6 +130,12 @@ export interface ChainFireOptions {
    * up) instead of starting a new cluster. Ignored once the data directory holds an identity.
    */
   join?: string;
+  /**
+   * Members of a new cluster started all at once (etcd's `--initial-cluster`), this one among them
+   * (found by its peer URL). Needs the same `clusterSecret` on every member (the IDs derive from it).
+   * Ignored once the data directory holds an identity; not with `join`.
+   */
+  initialCluster?: InitialMember[];
   /** How long a request may wait for a leader or a quorum before failing (default 5000 ms). */
   requestTimeoutMs?: number;
   /**
@@ -225,6 +233,8 @@ interface PersistedIdentity extends Identity {
   nodeId: number;
   /** Joined an existing cluster (no bootstrap membership of its own). */
   joined?: boolean;
+  /** Started with an initial cluster: its members, the bootstrap voters. */
+  initialMembers?: StaticMember[];
 }
 
 function sleep(ms: number): Promise<void> {
@@ -376,10 +386,11 @@ class ChainFireEngine implements ChainFire {
   async start(): Promise<void> {
     const o = this.opts;
     let id = this.mvcc.getIdentity() as PersistedIdentity | undefined;
+    const secret = o.clusterSecret ?? randomBytes(32).toString('base64url');
     this.transport = new PeerTransport(
       (peer) => this.resolvePeer(peer),
       this.log,
-      o.clusterSecret ?? randomBytes(32).toString('base64url'),
+      secret,
       o.peerDial,
       o.peerTlsCa,
     );
@@ -389,6 +400,28 @@ class ChainFireEngine implements ChainFire {
       this.log.info(
         { memberId: id.memberId, clusterId: id.clusterId, via: o.join },
         'chainfire: joined cluster',
+      );
+    } else if (!id && o.initialCluster !== undefined) {
+      const sc = staticCluster(secret, o.initialCluster);
+      const self = sc.members.find((m) => (o.peerUrls ?? []).includes(m.peerUrl));
+      if (!self) {
+        throw new Error(
+          `chainfire: this member's peer URL (${o.peerUrls?.join(', ') || 'none'}) is not in the initial cluster (${o.initialCluster.map((m) => m.peerUrl).join(', ')})`,
+        );
+      }
+      id = {
+        nodeId: self.nodeNum,
+        clusterId: sc.clusterId,
+        memberId: self.memberId,
+        name: self.name,
+        peerUrls: o.peerUrls ?? [],
+        clientUrls: o.clientUrls ?? o.peerUrls ?? [],
+        initialMembers: sc.members,
+      };
+      await this.mvcc.setIdentity(id);
+      this.log.info(
+        { memberId: id.memberId, clusterId: id.clusterId, members: sc.members.length },
+        'chainfire: new cluster from the initial member list',
       );
     } else if (!id) {
       id = {
@@ -427,7 +460,15 @@ class ChainFireEngine implements ChainFire {
     this.raft = await RaftNode.open<Outcome>({
       walDir: path.join(o.dataDir, 'member', 'wal'),
       id: id.memberId,
-      voters: id.joined ? [] : [id.memberId],
+      voters: id.joined ? [] : (id.initialMembers?.map((m) => m.memberId) ?? [id.memberId]),
+      ...(id.initialMembers === undefined
+        ? {}
+        : {
+            bootstrapEntryData: (() => {
+              const byId = new Map(id.initialMembers.map((m) => [m.memberId, m]));
+              return (member: string) => bootstrapEntryData(byId.get(member)!);
+            })(),
+          }),
       applied:
         members.length > 0
           ? {

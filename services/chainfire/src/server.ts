@@ -28,6 +28,8 @@ import type { ChainFire } from './engine.js';
 import { startEtcdGrpcServer } from './grpc/index.js';
 import { etcdCallCheck, peerCallCheck } from './grpc/grpc-auth.js';
 import { ClusterSecretError, loadClusterSecret, saveClusterSecret } from './cluster/cluster-secret.js';
+import { parseInitialCluster } from './cluster/initial-cluster.js';
+import type { InitialMember } from './cluster/initial-cluster.js';
 import { parsePeerDial, raftServiceDefinition, raftServiceImpl } from './cluster/peer-transport.js';
 import type { EtcdGrpcServer } from './grpc/index.js';
 import { registerChainFireRoutes } from './routes/index.js';
@@ -60,6 +62,12 @@ export interface ChainFireServerConfig {
    * `http://<host>:<grpcPort>`.
    */
   join?: string;
+  /**
+   * Start a new cluster of several members at once (etcd's `--initial-cluster`): `name=peer-url,…`, the
+   * same list on every member, this member's advertised URL (`http(s)://<host>:<grpcPort>`) among them.
+   * Needs the same cluster secret on every member. Ignored once the data directory holds an identity.
+   */
+  initialCluster?: string;
   /**
    * The cluster secret (default `$PHOTONCLOUD_CLUSTER_SECRET`). A joining member needs the cluster's;
    * a new cluster's first member creates one when none is given. Kept in `<dataDir>/cluster-secret`.
@@ -162,11 +170,34 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     cfg.grpcPort !== 0 && !isWildcardHost(cfg.host)
       ? [`${tls === undefined ? 'http' : 'https'}://${formatHostPort(cfg.host, cfg.grpcPort)}`]
       : undefined;
-  if (cfg.join !== undefined && advertise === undefined) {
+  if ((cfg.join !== undefined || cfg.initialCluster !== undefined) && advertise === undefined) {
     throw new ConfigError(
-      'joining a cluster needs a fixed gRPC port on a dialable address',
+      `${cfg.join !== undefined ? 'joining a cluster' : 'an initial cluster'} needs a fixed gRPC port on a dialable address`,
       'Pass --grpc-port <port> and a --host other than 0.0.0.0/:: so that peers can reach this member.',
     );
+  }
+  let initialCluster: InitialMember[] | undefined;
+  if (cfg.initialCluster !== undefined) {
+    if (cfg.join !== undefined) {
+      throw new ConfigError(
+        '--join and --initial-cluster exclude each other',
+        'Start a new cluster with --initial-cluster on every member, or add a member to a running one with --join.',
+      );
+    }
+    try {
+      initialCluster = parseInitialCluster(cfg.initialCluster);
+    } catch (e) {
+      throw new ConfigError(
+        (e as Error).message,
+        'Example: --initial-cluster a=http://10.0.0.5:50051,b=http://10.0.0.6:50051,c=http://10.0.0.7:50051',
+      );
+    }
+    if (!initialCluster.some((m) => m.peerUrl === advertise![0])) {
+      throw new ConfigError(
+        `this member (${advertise![0]}) is not in the initial cluster`,
+        'List every member, this one included, with the scheme (https when TLS is on), host and gRPC port it listens on.',
+      );
+    }
   }
   const snapshotCatchUpEntries =
     cfg.snapshotCatchUpEntries ?? envInt('PHOTONCLOUD_CHAINFIRE_SNAPSHOT_CATCHUP_ENTRIES');
@@ -188,7 +219,8 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     ({ secret: clusterSecret, saved: secretSaved } = loadClusterSecret(
       cfg.dataDir,
       cfg.clusterSecret ?? readEnv(ENV.clusterSecret),
-      cfg.join !== undefined,
+      // Members of an initial cluster must all know the secret before they start, as joiners do.
+      cfg.join !== undefined || (initialCluster !== undefined && initialCluster.length > 1),
     ));
   } catch (e) {
     if (e instanceof ClusterSecretError) throw new ConfigError(e.message, e.hint);
@@ -202,6 +234,7 @@ export async function startChainFireServer(cfg: ChainFireServerConfig): Promise<
     // Peer traffic rides on the gRPC listener: the peer URL is the client URL.
     ...(advertise === undefined ? {} : { clientUrls: advertise, peerUrls: advertise }),
     ...(cfg.join === undefined ? {} : { join: cfg.join }),
+    ...(initialCluster === undefined ? {} : { initialCluster }),
     ...(snapshotCatchUpEntries === undefined ? {} : { snapshotCatchUpEntries }),
     ...(checkpointEntries === undefined ? {} : { checkpointEntries }),
     ...(peerDial === undefined ? {} : { peerDial }),

@@ -49,6 +49,11 @@ export interface ClusterOptions {
   partitionable?: boolean;
   /** Extra node flags for every member (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
+  /**
+   * `join` (default): member 0 starts the cluster, the others join it one by one. `initial-cluster`:
+   * every member starts at once with the same `--initial-cluster` list.
+   */
+  bootstrap?: 'join' | 'initial-cluster';
 }
 
 /** A running cluster; `close()` kills every member it started (by PID) and removes the data. */
@@ -57,6 +62,9 @@ export class Cluster {
   private readonly cleanups: Array<() => Promise<void>> = [];
   /** Link proxies by `from>to` (partitionable clusters only). */
   private readonly links = new Map<string, LinkProxy>();
+
+  /** The `--initial-cluster` list every member is started with (bootstrap `initial-cluster`). */
+  private initialCluster: string | undefined;
 
   /** The cluster secret every member is started with (`PHOTONCLOUD_CLUSTER_SECRET`). */
   readonly secret = randomBytes(24).toString('base64url');
@@ -104,6 +112,11 @@ export class Cluster {
             c.links.set(`${a.index}>${b.index}`, p);
           }
       }
+      if (opts.bootstrap === 'initial-cluster') {
+        c.initialCluster = c.members.map((m) => `m${m.index}=http://${m.grpcAddress}`).join(',');
+        await Promise.all(c.members.map((m) => c.startMember(m.index)));
+        return c;
+      }
       for (const m of c.members) {
         await c.startMember(m.index, m.index === 0 ? undefined : c.members[0]!.grpcAddress);
         if (m.index > 0) await c.waitVoter(m.index);
@@ -132,6 +145,7 @@ export class Cluster {
       '--grpc-port',
       String(m.grpcPort),
       ...(joinAddr === undefined ? [] : ['--join', joinAddr]),
+      ...(this.initialCluster === undefined ? [] : ['--initial-cluster', this.initialCluster]),
     ];
     const dial = this.members
       .filter((o) => o !== m && this.links.has(`${i}>${o.index}`))

@@ -90,10 +90,17 @@ export const serveSpec: CommandSpec = {
       description:
         'chainfire only: gRPC host:port of a member of an existing cluster to join (first start, empty data dir; needs $PHOTONCLOUD_CLUSTER_SECRET, the cluster-secret file of a member)',
     },
+    'initial-cluster': {
+      type: 'string',
+      valueName: 'LIST',
+      description:
+        'chainfire only: start a new cluster of several members at once, name=http://host:port,… (the same list and $PHOTONCLOUD_CLUSTER_SECRET on every member; first start only)',
+    },
   },
   examples: [
     'photoncloud serve chainfire',
     'photoncloud serve chainfire --host 10.0.0.6 --join 10.0.0.5:50051',
+    'photoncloud serve chainfire --host 10.0.0.5 --initial-cluster a=http://10.0.0.5:50051,b=http://10.0.0.6:50051,c=http://10.0.0.7:50051',
     'photoncloud serve chainfire --host 10.0.0.5 --data-dir /var/lib/photoncloud',
     'photoncloud serve chainfire --http-port 0 --grpc-port 0 --json',
   ],
@@ -116,6 +123,8 @@ export interface ServeSettings {
   json: boolean;
   /** ChainFire: a member of the cluster to join. */
   join?: string;
+  /** ChainFire: the members of a new cluster (`name=url,…`). */
+  initialCluster?: string;
 }
 
 /** The port a listener of another service has under the same offset/overrides (for defaults). */
@@ -233,8 +242,13 @@ export function resolveServeSettings(argv: readonly string[], ctx: CliEnv): Serv
     throw new UsageError(`--join applies to chainfire only, not ${service.name}`);
   }
   const join = joinFlag === undefined ? undefined : parseEndpoints(joinFlag, '--join')[0];
+  const initialCluster = stringFlag(args, 'initial-cluster');
+  if (initialCluster !== undefined && service.name !== 'chainfire') {
+    throw new UsageError(`--initial-cluster applies to chainfire only, not ${service.name}`);
+  }
   return {
     ...(join === undefined ? {} : { join }),
+    ...(initialCluster === undefined ? {} : { initialCluster }),
     service,
     dataDir,
     serviceDir: dataDirLayout(dataDir).serviceDir(service.name),
@@ -343,6 +357,7 @@ export async function serveCommand(
       storeEndpoints: s.storeEndpoints,
       serviceUrls: s.serviceUrls,
       ...(s.join === undefined ? {} : { join: s.join }),
+      ...(s.initialCluster === undefined ? {} : { initialCluster: s.initialCluster }),
       openStore,
       auth: (auth = buildAuth({
         mode: s.authMode,

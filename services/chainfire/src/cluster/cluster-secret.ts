@@ -79,7 +79,7 @@ export function saveClusterSecret(dir: string, secret: string): void {
  * - the file's, when there is one (a `given` secret must then be the same);
  * - else `given`;
  * - else, when the member is not joining, a new random one (a new cluster);
- * - else (joining without a secret) a `ClusterSecretError`.
+ * - else (joining, or starting from an initial member list, without a secret) a `ClusterSecretError`.
  * An unsaved secret is saved (`saveClusterSecret`) once the member has started, so that a failed join
  * (a mistyped secret) can be retried with another one.
  */
@@ -106,8 +106,8 @@ export function loadClusterSecret(
   }
   if (given === undefined && joining) {
     throw new ClusterSecretError(
-      'joining a cluster needs its cluster secret',
-      'Set PHOTONCLOUD_CLUSTER_SECRET to the contents of <data dir>/chainfire/cluster-secret on an existing member.',
+      'joining a cluster (or starting one from an initial member list) needs its cluster secret',
+      'Set PHOTONCLOUD_CLUSTER_SECRET to the contents of <data dir>/chainfire/cluster-secret on an existing member (for a new cluster: the same 16+ token characters on every member, e.g. from `openssl rand -base64 32`).',
     );
   }
   return { secret: given ?? randomBytes(32).toString('base64url'), saved: false };
