@@ -63,6 +63,11 @@ test('serve: an unknown service is exit 2 with the known ones listed', async () 
     2,
   );
   assert.match(io4.stderr[0] ?? '', /only allowed when listening on loopback/);
+  for (const flag of ['--join', '--initial-cluster']) {
+    const io5 = memoryIo();
+    assert.equal(await main(['serve', 'iam', flag, 'a=http://127.0.0.1:1'], io5, ctx('/')), 2);
+    assert.match(io5.stderr[0] ?? '', new RegExp(`${flag} applies to chainfire only, not iam`));
+  }
 });
 
 test('status when nothing runs: says so, exit 1 (also for a stale up.json)', async () => {

@@ -91,6 +91,12 @@ export const upSpec: CommandSpec = {
       description:
         'Add this machine to an existing PhotonCloud: its ChainFire joins the cluster of the member at this gRPC host:port (set $PHOTONCLOUD_CLUSTER_SECRET to <data dir>/chainfire/cluster-secret of that member)',
     },
+    'initial-cluster': {
+      type: 'string',
+      valueName: 'LIST',
+      description:
+        "Start several machines at once: ChainFire's members name=http://host:50051,… (the same list and $PHOTONCLOUD_CLUSTER_SECRET on every machine; first start only)",
+    },
   },
   examples: [
     'photoncloud up',
@@ -142,6 +148,7 @@ export async function upCommand(
   const stopTimeoutMs = secondsSetting(stringFlag(args, 'stop-timeout'), '--stop-timeout', 15);
   const joinFlag = stringFlag(args, 'join');
   const join = joinFlag === undefined ? undefined : parseEndpoints(joinFlag, '--join')[0];
+  const initialCluster = stringFlag(args, 'initial-cluster');
   const layout = dataDirLayout(dataDir);
   // Every service keeps its state in this machine's ChainFire and verifies tokens with this machine's IAM.
   const dial = connectHost(host);
@@ -262,6 +269,7 @@ export async function upCommand(
         serviceUrls,
         ...(jwksUrl === undefined ? {} : { jwksUrl }),
         ...(join === undefined ? {} : { join }),
+        ...(initialCluster === undefined ? {} : { initialCluster }),
         logFile: layout.logFile(def.name),
         ctx,
         io,
@@ -331,6 +339,8 @@ interface MemberContext {
   jwksUrl?: string;
   /** ChainFire: a member of the cluster to join (`up --join`). */
   join?: string;
+  /** ChainFire: the members of a new cluster (`up --initial-cluster`). */
+  initialCluster?: string;
   /** Every service's /metrics URL (comma-separated), NightLight's default scrape targets. */
   scrapeTargets: string;
   /** `name=url,…` of every service's REST API, passed as PHOTONCLOUD_SERVICE_URLS. */
@@ -365,6 +375,8 @@ function startMember(def: ServiceDefinition, ports: Record<string, number>, mc: 
     args.push('--store-endpoints', mc.storeEndpoints);
   if (def.name !== 'iam' && mc.jwksUrl !== undefined) args.push('--jwks-url', mc.jwksUrl);
   if (def.name === 'chainfire' && mc.join !== undefined) args.push('--join', mc.join);
+  if (def.name === 'chainfire' && mc.initialCluster !== undefined)
+    args.push('--initial-cluster', mc.initialCluster);
   const rec: RunService = {
     name: def.name,
     title: def.title,
