@@ -74,6 +74,12 @@ import { bootstrapEntryData, staticCluster } from './cluster/initial-cluster.js'
 import type { InitialMember, StaticMember } from './cluster/initial-cluster.js';
 import type { Codable } from './core/value-codec.js';
 import { WatchHub } from './storage/watch-hub.js';
+import {
+  readSnapshotRef,
+  snapshotFileName,
+  snapshotRef,
+  sweepSnapshotFiles,
+} from './storage/snapshot-file.js';
 
 /** Options of `openChainFire`. Only `dataDir` is required; the rest have production defaults. */
 export interface ChainFireOptions {
@@ -327,6 +333,11 @@ class ChainFireEngine implements ChainFire {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
   }
 
+  /** Where Raft snapshots are written to be sent, and received to be installed. */
+  private get snapDir(): string {
+    return path.join(this.opts.dataDir, 'member', 'snap');
+  }
+
   /** Peer addresses from the member table; rebuilt after a membership change is applied. */
   private peerAddrs: Map<string, string> | undefined;
 
@@ -387,6 +398,9 @@ class ChainFireEngine implements ChainFire {
     const o = this.opts;
     let id = this.mvcc.getIdentity() as PersistedIdentity | undefined;
     const secret = o.clusterSecret ?? randomBytes(32).toString('base64url');
+    // Snapshot files of an earlier run are of no use now.
+    fs.mkdirSync(this.snapDir, { recursive: true });
+    sweepSnapshotFiles(this.snapDir, 0);
     this.transport = new PeerTransport(
       (peer) => this.resolvePeer(peer),
       this.log,
@@ -481,7 +495,10 @@ class ChainFireEngine implements ChainFire {
           : applied,
       apply: (entries) => this.apply(entries),
       transport: (msgs: Message[]) => transport.send(msgs),
-      takeSnapshot: () => this.mvcc.exportSnapshot(),
+      takeSnapshot: () => {
+        const file = snapshotFileName(this.snapDir, 'send');
+        return snapshotRef(file, this.mvcc.exportSnapshotFile(file));
+      },
       installSnapshot: (snap) => this.installSnapshot(snap),
       onLeaderChange: (lead) => this.onLeaderChange(lead),
       requestTimeoutMs: this.requestTimeoutMs,
@@ -534,8 +551,14 @@ class ChainFireEngine implements ChainFire {
   }
 
   private async installSnapshot(snap: Snapshot): Promise<void> {
-    this.log.info({ index: snap.meta.index, bytes: snap.data.length }, 'chainfire: installing snapshot');
-    await this.mvcc.importSnapshot(snap.data, snap.meta);
+    const ref = readSnapshotRef(snap.data);
+    if (ref === undefined) throw new Error('chainfire: a snapshot message without a snapshot file');
+    this.log.info({ index: snap.meta.index, bytes: ref.bytes }, 'chainfire: installing snapshot');
+    try {
+      await this.mvcc.importSnapshotFile(ref.file, snap.meta);
+    } finally {
+      fs.rmSync(ref.file, { force: true });
+    }
     // The snapshot's revisions were applied without a publish: watchers replay them from history.
     this.hub.resync();
     this.peerAddrs = undefined;
@@ -628,6 +651,7 @@ class ChainFireEngine implements ChainFire {
         for (const m of msgs) this.raft.step(m);
       },
       forward: (method, args) => this.runForwarded(method, args),
+      snapshotDir: this.snapDir,
     };
   }
 

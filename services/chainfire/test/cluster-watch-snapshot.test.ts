@@ -6,6 +6,8 @@
  * member (the platform's own EtcdStore client) must deliver each of them, like a watch on any other.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { EtcdStore } from '@photoncloud/store';
 import type { WatchResponse } from '@photoncloud/store';
@@ -77,6 +79,15 @@ test('a watch on a member that installs a snapshot delivers every revision the s
     for (let i = 1; i < seen.length; i++)
       assert.ok(seen[i]!.rev > seen[i - 1]!.rev, `revisions increase at event ${i}`);
     await watcher.cancel();
+    // Snapshots travel as files (storage/snapshot-file.ts): sent and installed ones are removed.
+    await waitFor(
+      () =>
+        cluster.members.every((m) => {
+          const dir = join(m.dataDir, 'chainfire', 'member', 'snap');
+          return existsSync(dir) && readdirSync(dir).length === 0;
+        }),
+      { timeoutMs: 10_000, what: 'no snapshot files left behind' },
+    );
   } finally {
     await store.close();
     await cluster.close();

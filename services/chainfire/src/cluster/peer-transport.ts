@@ -5,12 +5,15 @@
  * - `Stream` (client stream, long-lived, one per peer): batches of Raft messages (`encodeMessages`),
  *   one batch per stream message, in order; `Step` (unary) takes one batch too;
  * - `Snapshot` (client stream): one Raft snapshot message, as a header frame (the message with
- *   empty data and the total length) followed by data chunks of at most 1 MiB;
+ *   empty data) followed by the snapshot file's bytes in chunks of at most 1 MiB, read from the
+ *   sender's file and written to a file of the receiver's (storage/snapshot-file.ts), so that neither
+ *   side holds the whole snapshot in memory; Raft gets a reference to the received file;
  * - `Forward` (unary): a client request a follower hands to the leader: `{method, args}` in
  *   ChainFire's value codec, answered with `{ok}` or `{error, message}`.
  *
  * Sending is fire-and-forget: Raft retries what is lost, so a failed call is only logged.
  */
+import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { decodeMessages, encodeMessages } from '@photoncloud/raft';
 import type { Logger, Message } from '@photoncloud/raft';
@@ -18,6 +21,12 @@ import { StoreError } from '@photoncloud/store';
 import type { StoreErrorKind } from '@photoncloud/store';
 import { decodeValue, encodeValue } from '../core/value-codec.js';
 import type { Codable } from '../core/value-codec.js';
+import {
+  readSnapshotRef,
+  snapshotFileName,
+  snapshotRef,
+  sweepSnapshotFiles,
+} from '../storage/snapshot-file.js';
 
 const PREFIX = '/photoncloud.chainfire.raft.v1.Raft/';
 /** Snapshot data chunk size. */
@@ -76,7 +85,12 @@ export interface PeerHandlers {
   step(messages: Message[]): void;
   /** Run a forwarded request locally (this node believes it leads). */
   forward(method: string, args: Codable[]): Promise<Codable>;
+  /** Where received snapshot files go (the engine installs and then removes them). */
+  snapshotDir: string;
 }
+
+/** Received snapshot files Raft did not install (a stale one) are removed after this long. */
+const STALE_SNAPSHOT_MS = 5 * 60_000;
 
 function encodeError(e: unknown): Codable {
   if (e instanceof StoreError) return { error: 'store', kind: e.kind, message: e.message };
@@ -124,21 +138,59 @@ export function raftServiceImpl(handlers: () => PeerHandlers | undefined): grpc.
       });
     },
     Snapshot: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      const chunks: Buffer[] = [];
-      call.on('data', (c: Buffer) => chunks.push(c));
-      call.on('error', () => undefined);
-      call.on('end', () => {
-        const h = handlers();
-        if (!h) return cb({ code: grpc.status.UNAVAILABLE, details: 'raft: not started' });
+      let head: Buffer | undefined;
+      let file: string | undefined;
+      let fd: number | undefined;
+      let bytes = 0;
+      let done = false;
+      const discard = (): void => {
+        if (fd !== undefined) fs.closeSync(fd);
+        fd = undefined;
+        if (file !== undefined) fs.rmSync(file, { force: true });
+      };
+      const fail = (code: grpc.status, details: string): void => {
+        if (done) return;
+        done = true;
+        discard();
+        cb({ code, details });
+      };
+      call.on('data', (c: Buffer) => {
+        if (done) return;
         try {
-          const head = chunks.shift();
-          if (!head) throw new Error('raft: empty snapshot stream');
+          if (head === undefined) {
+            const h = handlers();
+            if (!h) return fail(grpc.status.UNAVAILABLE, 'raft: not started');
+            head = c;
+            sweepSnapshotFiles(h.snapshotDir, STALE_SNAPSHOT_MS);
+            file = snapshotFileName(h.snapshotDir, 'recv');
+            fd = fs.openSync(file, 'w', 0o600);
+            return;
+          }
+          for (let off = 0; off < c.length;) off += fs.writeSync(fd!, c, off, c.length - off);
+          bytes += c.length;
+        } catch (e) {
+          fail(grpc.status.INTERNAL, `raft: cannot store the snapshot: ${(e as Error).message}`);
+        }
+      });
+      call.on('error', () => {
+        done = true;
+        discard();
+      });
+      call.on('end', () => {
+        if (done) return;
+        const h = handlers();
+        if (!h) return fail(grpc.status.UNAVAILABLE, 'raft: not started');
+        try {
+          if (!head || fd === undefined || file === undefined) throw new Error('raft: empty snapshot stream');
+          fs.closeSync(fd);
+          fd = undefined;
           const [m] = decodeMessages(head);
           if (!m || m.type !== 'snapshot') throw new Error('raft: snapshot stream without a snapshot header');
-          const data = Buffer.concat(chunks);
-          h.step([{ ...m, snapshot: { meta: m.snapshot.meta, data: new Uint8Array(data) } }]);
+          done = true;
+          h.step([{ ...m, snapshot: { meta: m.snapshot.meta, data: snapshotRef(file, bytes) } }]);
         } catch (e) {
-          return cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
+          done = false;
+          return fail(grpc.status.INVALID_ARGUMENT, (e as Error).message);
         }
         cb(null, Buffer.alloc(0));
       });
@@ -258,11 +310,17 @@ export class PeerTransport {
   send(messages: Message[]): void {
     if (this.closed) return;
     const byPeer = new Map<string, Message[]>();
+    const snapshots = messages.filter(
+      (m): m is Extract<Message, { type: 'snapshot' }> => m.type === 'snapshot',
+    );
+    // Count every send of a file before the first starts, so that none removes it under another.
+    for (const m of snapshots) {
+      const ref = readSnapshotRef(m.snapshot.data);
+      if (ref !== undefined) this.sending.set(ref.file, (this.sending.get(ref.file) ?? 0) + 1);
+    }
+    for (const m of snapshots) this.sendSnapshot(m);
     for (const m of messages) {
-      if (m.type === 'snapshot') {
-        this.sendSnapshot(m);
-        continue;
-      }
+      if (m.type === 'snapshot') continue;
       let l = byPeer.get(m.to);
       if (!l) byPeer.set(m.to, (l = []));
       l.push(m);
@@ -316,28 +374,62 @@ export class PeerTransport {
     st.write(batch);
   }
 
+  /** Snapshot files being sent, with how many sends still read each. */
+  private readonly sending = new Map<string, number>();
+
+  private releaseSnapshot(file: string): void {
+    const n = (this.sending.get(file) ?? 1) - 1;
+    if (n > 0) {
+      this.sending.set(file, n);
+      return;
+    }
+    this.sending.delete(file);
+    fs.rm(file, { force: true }, () => undefined);
+  }
+
   private sendSnapshot(m: Extract<Message, { type: 'snapshot' }>): void {
+    const ref = readSnapshotRef(m.snapshot.data);
+    if (ref === undefined) {
+      this.log.warn({ to: m.to }, 'raft: snapshot message without a snapshot file; not sent');
+      return;
+    }
     const addr = this.resolve(m.to);
-    if (!addr) return;
-    const data = m.snapshot.data;
-    this.log.info({ peer: addr, index: m.snapshot.meta.index, bytes: data.length }, 'raft: sending snapshot');
+    if (!addr) return this.releaseSnapshot(ref.file);
+    this.log.info({ peer: addr, index: m.snapshot.meta.index, bytes: ref.bytes }, 'raft: sending snapshot');
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.releaseSnapshot(ref.file);
+    };
+    // A minute, plus a second per 4 MiB: a large snapshot is not cut off on a slow link.
+    const deadline = Date.now() + 60_000 + Math.ceil(ref.bytes / (4 * 1024 * 1024)) * 1000;
     const call = this.client(addr).makeClientStreamRequest<Buffer, Buffer>(
       `${PREFIX}Snapshot`,
       raw,
       raw,
       this.metadata(),
-      { deadline: Date.now() + 60_000 },
+      { deadline },
       (err) => {
+        release();
         if (err) this.warn(addr, err);
       },
     );
+    call.on('error', () => undefined);
     call.write(encodeMessages([{ ...m, snapshot: { meta: m.snapshot.meta, data: new Uint8Array(0) } }]));
-    for (let off = 0; off < data.length; off += SNAPSHOT_CHUNK_BYTES) {
-      call.write(
-        Buffer.from(data.buffer, data.byteOffset + off, Math.min(SNAPSHOT_CHUNK_BYTES, data.length - off)),
-      );
-    }
-    call.end();
+    const rs = fs.createReadStream(ref.file, { highWaterMark: SNAPSHOT_CHUNK_BYTES });
+    rs.on('data', (chunk: string | Buffer) => {
+      if (!call.write(chunk as Buffer)) {
+        rs.pause();
+        call.once('drain', () => rs.resume());
+      }
+    });
+    rs.on('end', () => call.end());
+    rs.on('error', (err) => {
+      call.cancel();
+      release();
+      this.warn(addr, err);
+    });
   }
 
   private unary(addr: string, name: string, body: Buffer, timeoutMs: number): Promise<Buffer> {

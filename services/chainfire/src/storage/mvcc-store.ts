@@ -38,10 +38,10 @@ import { MAX_KEY_BYTES } from '../core/limits.js';
 import { compareHolds } from '../core/compare.js';
 import { finishRange, materializeLimit } from '../core/range-result.js';
 import { decodeCommand } from '../core/commands.js';
-import { decodeValue, encodeValue } from '../core/value-codec.js';
 import type { Codable } from '../core/value-codec.js';
 import type { Command } from '../core/commands.js';
 import type { NormDelete, NormOp, NormPut, NormRange, NormTxn } from '../core/requests.js';
+import { FrameWriter, SNAPSHOT_FORMAT, readFrames } from './snapshot-file.js';
 
 const EMPTY = new Uint8Array(0);
 const MAX_SUB = 0xffffffff;
@@ -172,6 +172,9 @@ interface TxnPath {
 }
 
 /** LMDB-backed MVCC store. All methods are synchronous; the engine serialises writes. */
+/** Meta entries a snapshot carries. */
+const SNAPSHOT_META_KEYS = ['revision', 'compactRevision', 'compactDone', 'compactJob', 'members'];
+
 export class MvccStore {
   private readonly env: RootDatabase;
   private readonly meta: Database<unknown, string>;
@@ -503,54 +506,77 @@ export class MvccStore {
 
   // ---------------------------------------------------------------- snapshots
 
-  /**
-   * The whole state machine (every table but this member's identity and applied index) as one
-   * buffer, read in one LMDB read transaction: a Raft snapshot at `appliedIndex`.
-   */
-  exportSnapshot(): Uint8Array {
-    const dump = (db: AnyDb): Codable[] => {
-      const rows: Codable[] = [];
-      for (const { key, value } of db.getRange({})) rows.push([key as Codable, value as Codable]);
-      return rows;
-    };
-    const meta: Record<string, Codable> = {};
-    for (const k of ['revision', 'compactRevision', 'compactDone', 'compactJob', 'members']) {
-      const v = this.meta.get(k);
-      if (v !== undefined) meta[k] = v as Codable;
-    }
-    return encodeValue({
-      format: 'chainfire-raft-snapshot-v1',
-      meta,
-      keys: dump(this.keys as AnyDb),
-      revs: dump(this.revs as AnyDb),
-      hist: dump(this.hist as AnyDb),
-      leases: dump(this.leases as AnyDb),
-      leaseKeys: dump(this.leaseKeys as AnyDb),
-    });
+  /** The tables a snapshot holds, in file order (their index is the row's table number). */
+  private snapshotTables(): AnyDb[] {
+    return [
+      this.keys as AnyDb,
+      this.revs as AnyDb,
+      this.hist as AnyDb,
+      this.leases as AnyDb,
+      this.leaseKeys as AnyDb,
+    ];
   }
 
   /**
-   * Replace the whole state machine with a snapshot taken by `exportSnapshot` on another member,
-   * at Raft position `at`, in one transaction, then sync it to disk.
+   * Write the whole state machine (every table but this member's identity and applied index) to
+   * `file` (snapshot-file.ts), row by row: a Raft snapshot at `appliedIndex`. Synchronous, so no
+   * apply interleaves and the rows are one consistent state. Returns the file's size.
    */
-  async importSnapshot(data: Uint8Array, at: { index: number; term: number }): Promise<void> {
-    const v = decodeValue(data) as Record<string, Codable> | undefined;
-    if (!v || typeof v !== 'object' || v.format !== 'chainfire-raft-snapshot-v1')
-      throw new Error('mvcc: not a ChainFire Raft snapshot');
-    const tables: Array<[string, AnyDb]> = [
-      ['keys', this.keys as AnyDb],
-      ['revs', this.revs as AnyDb],
-      ['hist', this.hist as AnyDb],
-      ['leases', this.leases as AnyDb],
-      ['leaseKeys', this.leaseKeys as AnyDb],
-    ];
+  exportSnapshotFile(file: string): number {
+    const meta: Record<string, Codable> = {};
+    for (const k of SNAPSHOT_META_KEYS) {
+      const v = this.meta.get(k);
+      if (v !== undefined) meta[k] = v as Codable;
+    }
+    const w = new FrameWriter(file);
+    try {
+      w.add({ format: SNAPSHOT_FORMAT, meta });
+      let rows = 0;
+      this.snapshotTables().forEach((db, t) => {
+        for (const { key, value } of db.getRange({})) {
+          w.add([t, key as Codable, value as Codable]);
+          rows++;
+        }
+      });
+      w.add({ end: rows });
+      w.close();
+    } catch (e) {
+      w.abort(file);
+      throw e;
+    }
+    return w.bytes;
+  }
+
+  /**
+   * Replace the whole state machine with a snapshot file written by `exportSnapshotFile` on another
+   * member, at Raft position `at`, in one transaction (a torn or foreign file changes nothing), then
+   * sync it to disk.
+   */
+  async importSnapshotFile(file: string, at: { index: number; term: number }): Promise<void> {
+    const tables = this.snapshotTables();
     this.env.transactionSync(() => {
-      for (const [name, db] of tables) {
-        for (const key of [...db.getKeys({})]) void db.remove(key);
-        for (const row of (v[name] as Codable[][] | undefined) ?? []) void db.put(row[0], row[1]);
+      const frames = readFrames(file);
+      const head = frames.next().value as Record<string, Codable> | undefined;
+      if (!head || typeof head !== 'object' || head.format !== SNAPSHOT_FORMAT)
+        throw new Error('mvcc: not a ChainFire Raft snapshot');
+      for (const db of tables) for (const key of [...db.getKeys({})]) void db.remove(key);
+      let rows = 0;
+      let ended = false;
+      for (const f of frames) {
+        if (ended) throw new Error('mvcc: snapshot has data after its end');
+        if (Array.isArray(f)) {
+          const db = tables[f[0] as number];
+          if (db === undefined || f.length !== 3) throw new Error('mvcc: snapshot row of no table');
+          void db.put(f[1], f[2]);
+          rows++;
+        } else if (f && typeof f === 'object' && 'end' in f) {
+          if ((f as { end: Codable }).end !== rows) throw new Error('mvcc: snapshot row count mismatch');
+          ended = true;
+        } else throw new Error('mvcc: unexpected snapshot frame');
       }
-      const meta = (v.meta ?? {}) as Record<string, Codable>;
-      for (const k of ['revision', 'compactRevision', 'compactDone', 'compactJob', 'members']) {
+      if (!ended) throw new Error('mvcc: snapshot file is truncated');
+      const meta = (head.meta ?? {}) as Record<string, Codable>;
+      for (const k of SNAPSHOT_META_KEYS) {
         if (meta[k] === undefined) void this.meta.remove(k);
         else void this.meta.put(k, meta[k]);
       }
