@@ -333,6 +333,9 @@ class ChainFireEngine implements ChainFire {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
   }
 
+  /** Snapshot files being written, by path: resolve to their size. */
+  private readonly exports = new Map<string, Promise<number>>();
+
   /** Where Raft snapshots are written to be sent, and received to be installed. */
   private get snapDir(): string {
     return path.join(this.opts.dataDir, 'member', 'snap');
@@ -407,6 +410,7 @@ class ChainFireEngine implements ChainFire {
       secret,
       o.peerDial,
       o.peerTlsCa,
+      async (file) => await (this.exports.get(file) ?? fs.promises.stat(file).then((st) => st.size)),
     );
     if (!id && o.join !== undefined) {
       id = await this.joinCluster(o.join, this.transport);
@@ -496,8 +500,13 @@ class ChainFireEngine implements ChainFire {
       apply: (entries) => this.apply(entries),
       transport: (msgs: Message[]) => transport.send(msgs),
       takeSnapshot: () => {
+        // The file is written in the background; the transport streams it once complete.
         const file = snapshotFileName(this.snapDir, 'send');
-        return snapshotRef(file, this.mvcc.exportSnapshotFile(file));
+        const written = this.mvcc.exportSnapshotFile(file);
+        this.exports.set(file, written);
+        const forget = (): void => void this.exports.delete(file);
+        written.then(forget, forget);
+        return snapshotRef(file, 0);
       },
       installSnapshot: (snap) => this.installSnapshot(snap),
       onLeaderChange: (lead) => this.onLeaderChange(lead),

@@ -259,6 +259,7 @@ export class PeerTransport {
    *   member reach a peer through a relay or, in fault tests, through a proxy that can cut the link
    * @param tlsCa when set, peers are dialled over TLS and their certificates checked against this CA
    *   (PEM); every member of a cluster then serves TLS
+   * @param snapshotWritten resolves to the size of a snapshot file once it is completely written
    */
   constructor(
     private readonly resolve: (id: string) => string | undefined,
@@ -266,6 +267,8 @@ export class PeerTransport {
     private readonly secret: string,
     private readonly dial: ReadonlyMap<string, string> = new Map(),
     tlsCa?: Buffer,
+    private readonly snapshotWritten: (file: string) => Promise<number> = (file) =>
+      fs.promises.stat(file).then((st) => st.size),
   ) {
     this.credentials =
       tlsCa === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(tlsCa);
@@ -387,6 +390,9 @@ export class PeerTransport {
     fs.rm(file, { force: true }, () => undefined);
   }
 
+  /** Peers a snapshot is being sent to (one at a time each: Raft asks again if it is lost). */
+  private readonly snapshotting = new Set<string>();
+
   private sendSnapshot(m: Extract<Message, { type: 'snapshot' }>): void {
     const ref = readSnapshotRef(m.snapshot.data);
     if (ref === undefined) {
@@ -394,16 +400,37 @@ export class PeerTransport {
       return;
     }
     const addr = this.resolve(m.to);
-    if (!addr) return this.releaseSnapshot(ref.file);
-    this.log.info({ peer: addr, index: m.snapshot.meta.index, bytes: ref.bytes }, 'raft: sending snapshot');
+    if (!addr || this.snapshotting.has(addr) || this.closed) return this.releaseSnapshot(ref.file);
+    this.snapshotting.add(addr);
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
+      this.snapshotting.delete(addr);
       this.releaseSnapshot(ref.file);
     };
+    this.snapshotWritten(ref.file).then(
+      (bytes) => {
+        if (this.closed) return release();
+        this.streamSnapshot(addr, m, ref.file, bytes, release);
+      },
+      (err: unknown) => {
+        release();
+        this.log.warn({ peer: addr, err: (err as Error).message }, 'raft: could not write a snapshot');
+      },
+    );
+  }
+
+  private streamSnapshot(
+    addr: string,
+    m: Extract<Message, { type: 'snapshot' }>,
+    file: string,
+    bytes: number,
+    release: () => void,
+  ): void {
+    this.log.info({ peer: addr, index: m.snapshot.meta.index, bytes }, 'raft: sending snapshot');
     // A minute, plus a second per 4 MiB: a large snapshot is not cut off on a slow link.
-    const deadline = Date.now() + 60_000 + Math.ceil(ref.bytes / (4 * 1024 * 1024)) * 1000;
+    const deadline = Date.now() + 60_000 + Math.ceil(bytes / (4 * 1024 * 1024)) * 1000;
     const call = this.client(addr).makeClientStreamRequest<Buffer, Buffer>(
       `${PREFIX}Snapshot`,
       raw,
@@ -413,11 +440,13 @@ export class PeerTransport {
       (err) => {
         release();
         if (err) this.warn(addr, err);
+        else this.log.info({ peer: addr, index: m.snapshot.meta.index, bytes }, 'raft: snapshot sent');
       },
     );
     call.on('error', () => undefined);
     call.write(encodeMessages([{ ...m, snapshot: { meta: m.snapshot.meta, data: new Uint8Array(0) } }]));
-    const rs = fs.createReadStream(ref.file, { highWaterMark: SNAPSHOT_CHUNK_BYTES });
+    // Backpressure: read the next MiB only once the stream took the last ones.
+    const rs = fs.createReadStream(file, { highWaterMark: SNAPSHOT_CHUNK_BYTES });
     rs.on('data', (chunk: string | Buffer) => {
       if (!call.write(chunk as Buffer)) {
         rs.pause();

@@ -519,32 +519,46 @@ export class MvccStore {
 
   /**
    * Write the whole state machine (every table but this member's identity and applied index) to
-   * `file` (snapshot-file.ts), row by row: a Raft snapshot at `appliedIndex`. Synchronous, so no
-   * apply interleaves and the rows are one consistent state. Returns the file's size.
+   * `file` (snapshot-file.ts), row by row: a Raft snapshot at the applied index of the moment of the
+   * call. The rows come from one LMDB read transaction begun in the call, so applies that go on while
+   * the file is written (the export yields to the event loop after every MiB, so that a large
+   * keyspace never stalls Raft's heartbeats) are not in it. Resolves to the file's size.
    */
-  exportSnapshotFile(file: string): number {
+  exportSnapshotFile(file: string): Promise<number> {
+    const txn = this.env.useReadTransaction();
     const meta: Record<string, Codable> = {};
     for (const k of SNAPSHOT_META_KEYS) {
-      const v = this.meta.get(k);
+      const v = this.meta.get(k, { transaction: txn });
       if (v !== undefined) meta[k] = v as Codable;
     }
-    const w = new FrameWriter(file);
-    try {
-      w.add({ format: SNAPSHOT_FORMAT, meta });
-      let rows = 0;
-      this.snapshotTables().forEach((db, t) => {
-        for (const { key, value } of db.getRange({})) {
-          w.add([t, key as Codable, value as Codable]);
-          rows++;
+    const tables = this.snapshotTables();
+    return (async () => {
+      let w: FrameWriter | undefined;
+      try {
+        w = new FrameWriter(file);
+        w.add({ format: SNAPSHOT_FORMAT, meta });
+        let rows = 0;
+        let mark = 0;
+        for (let t = 0; t < tables.length; t++) {
+          for (const { key, value } of tables[t]!.getRange({ transaction: txn })) {
+            w.add([t, key as Codable, value as Codable]);
+            rows++;
+            if (w.bytes - mark >= 1024 * 1024) {
+              mark = w.bytes;
+              await new Promise((r) => setImmediate(r));
+            }
+          }
         }
-      });
-      w.add({ end: rows });
-      w.close();
-    } catch (e) {
-      w.abort(file);
-      throw e;
-    }
-    return w.bytes;
+        w.add({ end: rows });
+        w.close();
+        return w.bytes;
+      } catch (e) {
+        w?.abort(file);
+        throw e;
+      } finally {
+        txn.done();
+      }
+    })();
   }
 
   /**
