@@ -94,17 +94,22 @@ export function isLoopback(address: string | undefined): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
 
+/** The token of an `Authorization: Bearer <token>` value (RFC 6750 characters); undefined when malformed. */
+export function parseBearer(value: string): string | undefined {
+  return /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(value)?.[1];
+}
+
 /** Extract the bearer token; `undefined` when there is no Authorization header; 401 when it is malformed. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
   if (h === undefined || h === '') return undefined;
-  const m = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(h);
-  if (m === null || m[1] === undefined) {
+  const token = parseBearer(h);
+  if (token === undefined) {
     throw new UnauthorizedError('Malformed Authorization header', {
       headers: { 'WWW-Authenticate': 'Bearer realm="photoncloud", error="invalid_request"' },
     });
   }
-  return m[1];
+  return token;
 }
 
 /**

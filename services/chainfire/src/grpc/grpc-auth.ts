@@ -11,7 +11,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ServiceUnavailableError, UnauthorizedError } from '@photoncloud/errors';
-import { isLoopback } from '@photoncloud/http-kit';
+import { isLoopback, parseBearer } from '@photoncloud/http-kit';
 import type { AuthOptions } from '@photoncloud/http-kit';
 import { sameSecret } from '../cluster/cluster-secret.js';
 
@@ -41,11 +41,11 @@ const unauthenticated = (details: string): grpc.ServiceError => refusal(grpc.sta
 function bearer(call: CallInfo): string | undefined {
   const v = call.metadata.get('authorization')[0];
   if (v === undefined || v === '') return undefined;
-  const m = typeof v === 'string' ? /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(v) : null;
-  if (m === null || m[1] === undefined) {
+  const token = typeof v === 'string' ? parseBearer(v) : undefined;
+  if (token === undefined) {
     throw unauthenticated('malformed authorization metadata: expected "Bearer <token>"');
   }
-  return m[1];
+  return token;
 }
 
 /** The check of the peer service: the cluster secret, always. */
